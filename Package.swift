@@ -1,0 +1,65 @@
+// swift-tools-version:6.0
+//
+// plugworker: a Celery worker whose tasks are native code in shared libraries.
+//
+// Targets, from the bottom up:
+//   CPlugworker        the public plugin ABI: one documented C header
+//   CFFI, CRabbitMQ    system libraries (libffi, rabbitmq-c) with thin shims
+//   CPlugworkerSystem  small C shims for what Swift cannot reach directly
+//                      (thread-locals, variadic prctl, signal-safe flags)
+//   PlugworkerCore     the host: JSON, plugin loader, registry, libffi calls
+//   plugworker         the command-line tool
+//   plugworker-bench   benchmarks (release builds, never timed tests)
+import PackageDescription
+
+let package = Package(
+    name: "plugworker",
+    products: [
+        .executable(name: "plugworker", targets: ["plugworker"]),
+        .library(name: "PlugworkerCore", targets: ["PlugworkerCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        .target(name: "CPlugworker"),
+        .systemLibrary(
+            name: "CFFI",
+            pkgConfig: "libffi",
+            providers: [.apt(["libffi-dev"])]
+        ),
+        .systemLibrary(
+            name: "CRabbitMQ",
+            pkgConfig: "librabbitmq",
+            providers: [.apt(["librabbitmq-dev"])]
+        ),
+        .target(name: "CPlugworkerSystem"),
+        .target(
+            name: "PlugworkerCore",
+            dependencies: [
+                "CPlugworker",
+                "CFFI",
+                "CPlugworkerSystem",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "plugworker",
+            dependencies: [
+                "PlugworkerCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "plugworker-bench",
+            dependencies: ["PlugworkerCore", "CFFI", "CPlugworker"]
+        ),
+        .testTarget(
+            name: "PlugworkerCoreTests",
+            dependencies: ["PlugworkerCore", "CPlugworker"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,53 @@
+/// A loaded module: a plugin (with a magic block and an init entry) or a
+/// plain library that `--task` definitions take functions from.
+///
+/// Modules are never unloaded: the library stays mapped (`RTLD_NODELETE`,
+/// no `dlclose`) because unloading Swift code leaves dangling metadata that
+/// crashes later casts, and C plugins may keep pointers into themselves.
+public final class PluginModule: @unchecked Sendable {
+    public enum Kind: String, Sendable {
+        case plugin
+        case library
+    }
+
+    public let kind: Kind
+    /// The name tasks use in `module:Symbol`: the magic block's name for a
+    /// plugin, the name given on the command line for a library.
+    public let name: String
+    /// The plugin's declared version; nil for libraries.
+    public let version: String?
+    /// The file loaded (or the soname, for libraries the linker found).
+    public let path: String
+    /// The ABI the plugin was built against; nil for libraries.
+    public let abi: (major: Int, minor: Int)?
+    /// Names of the tasks this module registered, in order.
+    public internal(set) var taskNames: [String] = []
+    /// Names of the bootsteps it registered.
+    public internal(set) var stepNames: [String] = []
+    /// `signal → module:Symbol` for each handler it connected.
+    public internal(set) var signalHandlers: [(signal: SignalName, symbol: String)] = []
+
+    let handle: UnsafeMutableRawPointer
+    /// Keeps the init-time handle alive: a plugin that kept its `pw_plugin *`
+    /// and calls in later must get PW_E_STATE, not a use-after-free.
+    var registration: PluginRegistration?
+
+    init(kind: Kind, name: String, version: String?, path: String, abi: (Int, Int)?, handle: UnsafeMutableRawPointer) {
+        self.kind = kind
+        self.name = name
+        self.version = version
+        self.path = path
+        self.abi = abi.map { (major: $0.0, minor: $0.1) }
+        self.handle = handle
+    }
+
+    /// `1.0` for plugins, `-` for libraries.
+    public var abiText: String { abi.map { "\($0.major).\($0.minor)" } ?? "-" }
+}
+
+/// A plugin file that could not be loaded, kept for `check`, the banner and
+/// `inspect plugins`.
+public struct PluginFailure: Sendable {
+    public var path: String
+    public var error: PluginError
+}

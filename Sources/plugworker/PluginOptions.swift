@@ -1,0 +1,56 @@
+import ArgumentParser
+import Logging
+import PlugworkerCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The options every command that loads plugins shares.
+struct PluginOptions: ParsableArguments {
+    @Option(name: .customLong("plugins"), help: ArgumentHelp("A plugin directory (repeatable); PLUGWORKER_PLUGIN_PATH adds more.", valueName: "dir"))
+    var pluginDirectories: [String] = []
+
+    @Option(name: .customLong("task"), help: ArgumentHelp("Register a C function as a task: NAME=MODULE:SYMBOL(param: type, ...) -> type.", valueName: "spec"))
+    var taskSpecs: [String] = []
+
+    @Flag(name: .customLong("allow-insecure-plugins"), help: "Load plugins even from files or directories writable by others.")
+    var allowInsecurePlugins = false
+
+    @Option(name: [.customShort("l"), .customLong("loglevel")], help: "Logging level: debug, info, warning, error, critical.")
+    var logLevel = "warning"
+
+    /// Sets up Celery-style logging at the chosen level.
+    func bootstrapLogging() throws {
+        guard let level = CeleryLogHandler.level(named: logLevel) else {
+            throw ValidationError("unknown log level '\(logLevel)' (use debug, info, warning, error or critical)")
+        }
+        LoggingSystem.bootstrap { CeleryLogHandler(label: $0, level: level) }
+    }
+
+    /// A loader over the configured directories, not yet loading anything.
+    func makeLoader(registry: Registry) -> PluginLoader {
+        var env: [String: String] = [:]
+        if let p = getenv("PLUGWORKER_PLUGIN_PATH") { env["PLUGWORKER_PLUGIN_PATH"] = String(cString: p) }
+        return PluginLoader(registry: registry,
+                            searchPaths: PluginLoader.searchPaths(plugins: pluginDirectories, environment: env),
+                            allowInsecure: allowInsecurePlugins)
+    }
+
+    /// Loads the plugin directories and the `--task` definitions.
+    /// Returns the errors (already recorded in the registry and logged).
+    func loadAll(into loader: PluginLoader) -> [PluginError] {
+        var errors: [PluginError] = []
+        for result in loader.loadDirectories() {
+            if case .failure(let e) = result { errors.append(e) }
+        }
+        for spec in taskSpecs {
+            do {
+                try loader.registerTask(spec: spec)
+            } catch {
+                errors.append(error)
+            }
+        }
+        return errors
+    }
+}

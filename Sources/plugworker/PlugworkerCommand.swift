@@ -1,0 +1,15 @@
+import ArgumentParser
+
+/// `plugworker`: a Celery worker whose tasks are native code.
+@main
+struct PlugworkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plugworker",
+        abstract: "A Celery worker whose tasks are C-ABI functions in shared libraries.",
+        discussion: """
+            Plugins are shared libraries built against plugworker.h; tasks are named
+            module:Symbol and called through libffi with Celery's JSON arguments.
+            """,
+        subcommands: [CheckCommand.self, ApplyCommand.self]
+    )
+}
