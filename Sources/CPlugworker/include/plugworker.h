@@ -186,7 +186,7 @@ typedef struct pw_task_options {
  *     ctx             pw_ctx *              not a JSON argument: the task's
  *                                           context, written `ctx` or `name: ctx`
  *
- * JSON null is not accepted for any parameter type (TypeError). A `bytes`
+ * JSON null is refused (TypeError) for every parameter type but json. A `bytes`
  * result with data == NULL is JSON null; {ptr, 0} is empty bytes.
  * The name before "(" is a label for error messages; it need not match the
  * C symbol.

@@ -87,7 +87,8 @@ struct ELFImage {
                 let nameOffset = Int(u32(syms, e))
                 let visibility = syms[e + 5] & 3
                 let sectionIndex = u16(syms, e + 6)
-                if sectionIndex != 0, visibility == 0 || visibility == 3,  // STV_DEFAULT or STV_PROTECTED nameOffset + wanted.count < strs.count,
+                // Defined, with STV_DEFAULT or STV_PROTECTED visibility.
+                if sectionIndex != 0, visibility == 0 || visibility == 3, nameOffset + wanted.count < strs.count,
                    strs[nameOffset + wanted.count] == 0,
                    strs[nameOffset..<(nameOffset + wanted.count)].elementsEqual(wanted) {
                     return true
