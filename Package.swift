@@ -7,7 +7,12 @@
 //   CFFI, CRabbitMQ    system libraries (libffi, rabbitmq-c) with thin shims
 //   CPlugworkerSystem  small C shims for what Swift cannot reach directly
 //                      (thread-locals, variadic prctl, signal-safe flags)
+//   CZlib              zlib, for Celery's compressed bodies
 //   PlugworkerCore     the host: JSON, plugin loader, registry, libffi calls
+//   PlugworkerBroker   AMQP 0-9-1 over rabbitmq-c: URL, connection, tables
+//   PlugworkerCelery   Celery's wire protocol: task messages, results
+//   PlugworkerPool     the prefork pool: zygote, pool processes, frames
+//   PlugworkerWorker   the worker: Hub, consumer, strategies, requests
 //   plugworker         the command-line tool
 //   plugworker-bench   benchmarks (release builds, never timed tests)
 import PackageDescription
@@ -35,6 +40,11 @@ let package = Package(
             providers: [.apt(["librabbitmq-dev"])]
         ),
         .target(name: "CPlugworkerSystem"),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         .target(
             name: "PlugworkerCore",
             dependencies: [
@@ -44,10 +54,45 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "PlugworkerBroker",
+            dependencies: [
+                "CRabbitMQ",
+                "PlugworkerCore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "PlugworkerCelery",
+            dependencies: ["CZlib", "PlugworkerCore", "PlugworkerBroker"]
+        ),
+        .target(
+            name: "PlugworkerPool",
+            dependencies: [
+                "CPlugworkerSystem",
+                "PlugworkerCore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "PlugworkerWorker",
+            dependencies: [
+                "CPlugworkerSystem",
+                "PlugworkerCore",
+                "PlugworkerBroker",
+                "PlugworkerCelery",
+                "PlugworkerPool",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "plugworker",
             dependencies: [
                 "PlugworkerCore",
+                "PlugworkerBroker",
+                "PlugworkerCelery",
+                "PlugworkerPool",
+                "PlugworkerWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -59,6 +104,18 @@ let package = Package(
         .testTarget(
             name: "PlugworkerCoreTests",
             dependencies: ["PlugworkerCore", "CPlugworker"]
+        ),
+        .testTarget(
+            name: "PlugworkerBrokerTests",
+            dependencies: ["PlugworkerBroker", "PlugworkerCore"]
+        ),
+        .testTarget(
+            name: "PlugworkerCeleryTests",
+            dependencies: ["PlugworkerCelery", "PlugworkerBroker", "PlugworkerCore"]
+        ),
+        .testTarget(
+            name: "PlugworkerPoolTests",
+            dependencies: ["PlugworkerPool", "PlugworkerCore"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -17,4 +17,46 @@ void pws_set_soft_limit_flag(int value);
 
 /* prctl(PR_SET_PDEATHSIG, sig): prctl is variadic. Returns prctl's result. */
 int pws_set_parent_death_signal(int sig);
+
+/* ---- epoll, signalfd, timerfd (the Glibc module does not export them) ---- */
+
+/* Readiness bits, as epoll's. */
+enum { PWS_IN = 0x001, PWS_OUT = 0x004, PWS_ERR = 0x008, PWS_HUP = 0x010 };
+
+typedef struct pws_event {
+    uint32_t events;
+    uint64_t data;
+} pws_event;
+
+/* epoll_create1(EPOLL_CLOEXEC). */
+int pws_epoll_create(void);
+/* Adds (op 1), modifies (2) or removes (3) `fd`, with `events` and `data`. */
+int pws_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data);
+/* epoll_wait into `out`; returns the count, 0 on timeout, -1 with errno. */
+int pws_epoll_wait(int epfd, pws_event *out, int max, int timeout_ms);
+
+/* Blocks `signals` (count `n`) for the calling thread and returns a
+ * non-blocking, close-on-exec signalfd for them, or -1. */
+int pws_signalfd_create(const int *signals, int n);
+/* Reads one pending signal: its number, or 0 when none is pending. */
+int pws_signalfd_read(int fd);
+/* Unblocks every signal (for a forked child). */
+void pws_unblock_all_signals(void);
+
+/* A non-blocking, close-on-exec CLOCK_MONOTONIC timerfd, or -1. */
+int pws_timerfd_create(void);
+/* Arms it: first expiry after `initial` seconds, then every `interval`
+ * seconds (0 = once). initial 0 disarms. */
+int pws_timerfd_set(int fd, double initial, double interval);
+/* Reads the expiry count (0 if none). */
+uint64_t pws_timerfd_read(int fd);
+
+/* ---- Passing file descriptors over UNIX sockets ---- */
+
+/* sendmsg of `len` bytes with `fd` attached (fd < 0: none). Returns bytes
+ * sent or -1. */
+long pws_send_with_fd(int sock, const void *data, unsigned long len, int fd);
+/* recvmsg into `data`; *fd receives an attached descriptor or -1. Returns
+ * bytes read (0 at EOF) or -1. */
+long pws_recv_with_fd(int sock, void *data, unsigned long cap, int *fd);
 #endif

@@ -1,0 +1,1 @@
+// PlugworkerCelery: under construction.

@@ -1,0 +1,1 @@
+// PlugworkerPool: under construction.

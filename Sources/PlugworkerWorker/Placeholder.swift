@@ -1,0 +1,1 @@
+// PlugworkerWorker: under construction.
