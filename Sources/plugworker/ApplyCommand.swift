@@ -32,6 +32,12 @@ struct ApplyCommand: ParsableCommand {
 
     @OptionGroup var plugins: PluginOptions
 
+    func validate() throws {
+        guard case .object? = try? JSON.parse(kwargs) else {
+            throw ValidationError("--kwargs must be a JSON object, e.g. '{\"b\": 3}'")
+        }
+    }
+
     func run() throws {
         try plugins.bootstrapLogging()
         let registry = Registry()

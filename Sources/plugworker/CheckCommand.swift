@@ -26,7 +26,7 @@ struct CheckCommand: ParsableCommand {
         for p in paths {
             if Self.isDirectory(p) { options.pluginDirectories.append(p) } else { files.append(p) }
         }
-        let loader = options.makeLoader(registry: registry)
+        let loader = options.makeLoader(registry: registry, quiet: true)
         var errors = options.loadAll(into: loader)
         for f in files {
             do {
@@ -35,7 +35,8 @@ struct CheckCommand: ParsableCommand {
                 errors.append(error)
             }
         }
-        print(Self.report(registry))
+        let report = Self.report(registry)
+        if !report.isEmpty { print(report) }
         for e in errors {
             print(e.description)
             print("")
@@ -45,7 +46,7 @@ struct CheckCommand: ParsableCommand {
             throw ExitStatus.failure
         }
         if !errors.isEmpty {
-            print("\(errors.count) plugin\(errors.count == 1 ? "" : "s") refused")
+            print("\(errors.count) error\(errors.count == 1 ? "" : "s")")
             throw ExitStatus.failure
         }
     }

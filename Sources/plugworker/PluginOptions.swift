@@ -29,12 +29,15 @@ struct PluginOptions: ParsableArguments {
     }
 
     /// A loader over the configured directories, not yet loading anything.
-    func makeLoader(registry: Registry) -> PluginLoader {
+    /// A `quiet` loader does not log refusals (the caller reports them).
+    func makeLoader(registry: Registry, quiet: Bool = false) -> PluginLoader {
         var env: [String: String] = [:]
         if let p = getenv("PLUGWORKER_PLUGIN_PATH") { env["PLUGWORKER_PLUGIN_PATH"] = String(cString: p) }
+        var logger = Logger(label: "plugworker.loader")
+        if quiet { logger.logLevel = .critical }
         return PluginLoader(registry: registry,
                             searchPaths: PluginLoader.searchPaths(plugins: pluginDirectories, environment: env),
-                            allowInsecure: allowInsecurePlugins)
+                            allowInsecure: allowInsecurePlugins, logger: logger)
     }
 
     /// Loads the plugin directories and the `--task` definitions.

@@ -172,7 +172,8 @@ typedef struct pw_task_options {
  * Types and the C types the function must use:
  *
  *     bool            bool                  JSON true/false
- *     int8 … int64    int8_t … int64_t      JSON integer, range-checked
+ *     int8 … int64    int8_t … int64_t      JSON integer (or integral float,
+ *                                           2.0), range-checked
  *     uint8 … uint64  uint8_t … uint64_t    JSON integer, range-checked
  *     float, double   float, double         JSON number
  *     string          const char * (in)     JSON string, UTF-8, NUL-terminated;
@@ -372,7 +373,8 @@ typedef struct pw_host {
      * is a Python builtin name ("ValueError", "ZeroDivisionError"), which
      * the client raises as that builtin, or "module.Name", which it raises
      * as module.Name when the client has imported `module`, else as a
-     * class of that name it makes up. */
+     * class of that name it makes up. Any other bare name gets module
+     * "plugworker", which clients do not import: they make up the class. */
     int (*ctx_fail)(pw_ctx *ctx, const char *exc_type, const char *message);
     /* (All ctx_* functions answer PW_E_STATE, NULL, -1 or false when `ctx`
      * is NULL or not the task running on the calling thread.) */

@@ -82,6 +82,24 @@ public final class NativeTask: @unchecked Sendable {
         }
     }
 
+    /// Checks that `args` and `kwargs` fit the signature, converting them as
+    /// a call would but calling nothing: the worker's master does this at
+    /// receipt, so a message whose arguments cannot fit is rejected before
+    /// it is acknowledged or reaches a pool process.
+    /// - Returns: the `TypeError` (or `ValueError`) a call would fail with.
+    public func checkArguments(args: UnsafeRawBufferPointer, kwargs: UnsafeRawBufferPointer) -> TaskException? {
+        let n = callInterface.argumentCount
+        return withUnsafeTemporaryAllocation(byteCount: max(n, 1) * CallInterface.slotSize, alignment: 16) { slots in
+            var arena: [UInt8] = []
+            do {
+                try binder.bind(args: args, kwargs: kwargs, slots: slots.baseAddress!, arena: &arena)
+                return nil
+            } catch {
+                return error as? TaskException ?? .valueError("\(error)")
+            }
+        }
+    }
+
     /// Convenience for tools and tests: JSON text in.
     public func invoke(argsJSON: String, kwargsJSON: String = "{}", context: TaskContext) -> TaskOutcome {
         var a = argsJSON

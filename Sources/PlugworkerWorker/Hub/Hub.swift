@@ -1,0 +1,112 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CPlugworkerSystem
+import Logging
+
+/// The master's event loop: one thread, one epoll set over the AMQP socket,
+/// the pool sockets, the zygote's control socket, a signalfd and a timerfd
+/// (Celery's `kombu.asynchronous.Hub`).
+///
+/// Each turn: run the "before poll" callbacks (the consumer drains what
+/// rabbitmq-c has already buffered there — a socket that is not readable may
+/// still have whole messages waiting in the library), fire due timers, then
+/// block in epoll until a descriptor is ready or the next timer is due, and
+/// call the handlers of ready descriptors. Handlers never block.
+public final class Hub {
+    public typealias Handler = (_ events: UInt32) -> Void
+
+    let epfd: Int32
+    var handlers: [Int32: Handler] = [:]
+    public let timer = Timer()
+    var beforePoll: [() -> Bool] = []
+    public private(set) var running = false
+    var stopRequested = false
+    let logger: Logger
+
+    public init(logger: Logger) throws(SystemCallError) {
+        self.logger = logger
+        epfd = pws_epoll_create()
+        if epfd < 0 { throw SystemCallError(call: "epoll_create1") }
+    }
+
+    deinit { close(epfd) }
+
+    /// Watches `fd` for readability (and `writable` if asked), calling
+    /// `handler` with the epoll event bits.
+    public func add(_ fd: Int32, writable: Bool = false, handler: @escaping Handler) throws(SystemCallError) {
+        let events = UInt32(PWS_IN) | (writable ? UInt32(PWS_OUT) : 0)
+        if pws_epoll_ctl(epfd, handlers[fd] == nil ? 1 : 2, fd, events, UInt64(UInt32(bitPattern: fd))) != 0 {
+            throw SystemCallError(call: "epoll_ctl(ADD, \(fd))")
+        }
+        handlers[fd] = handler
+    }
+
+    /// Changes whether `fd` is also watched for writability.
+    public func setWritable(_ fd: Int32, _ writable: Bool) {
+        guard handlers[fd] != nil else { return }
+        let events = UInt32(PWS_IN) | (writable ? UInt32(PWS_OUT) : 0)
+        _ = pws_epoll_ctl(epfd, 2, fd, events, UInt64(UInt32(bitPattern: fd)))
+    }
+
+    /// Stops watching `fd` (it need not be open any more).
+    public func remove(_ fd: Int32) {
+        guard handlers.removeValue(forKey: fd) != nil else { return }
+        _ = pws_epoll_ctl(epfd, 3, fd, 0, 0)
+    }
+
+    /// Adds work to run at the start of every turn, before blocking. It
+    /// returns true when it did something (the Hub then polls without
+    /// blocking, so that buffered input is never left waiting).
+    public func onBeforePoll(_ work: @escaping () -> Bool) {
+        beforePoll.append(work)
+    }
+
+    /// Makes `run()` return after the current turn.
+    public func stop() { stopRequested = true }
+
+    /// Runs the loop until `stop()`.
+    public func run() {
+        running = true
+        stopRequested = false
+        defer { running = false }
+        var events = [pws_event](repeating: pws_event(), count: 64)
+        while !stopRequested {
+            var busy = false
+            for work in beforePoll where work() { busy = true }
+            timer.fireDue()
+            if stopRequested { break }
+            let timeout: Int32
+            if busy {
+                timeout = 0
+            } else if let next = timer.timeUntilNext() {
+                timeout = Int32(min(next * 1000, 60_000).rounded(.up))
+            } else {
+                timeout = 60_000
+            }
+            let n = events.withUnsafeMutableBufferPointer { pws_epoll_wait(epfd, $0.baseAddress, 64, timeout) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                logger.critical("epoll_wait failed: \(String(cString: strerror(errno)))")
+                return
+            }
+            for i in 0..<Int(n) {
+                let fd = Int32(bitPattern: UInt32(truncatingIfNeeded: events[i].data))
+                handlers[fd]?(events[i].events)
+            }
+        }
+    }
+}
+
+/// A system call failed: its name and errno.
+public struct SystemCallError: Error, CustomStringConvertible {
+    public var call: String
+    public var errno: Int32
+
+    public init(call: String, errno: Int32 = Glibc.errno) {
+        self.call = call
+        self.errno = errno
+    }
+
+    public var description: String { "\(call) failed: \(String(cString: strerror(errno))) (errno \(errno))" }
+}

@@ -1,1 +1,0 @@
-// PlugworkerWorker: under construction.

@@ -1,0 +1,29 @@
+/// How a worker runs: what `plugworker` (the `worker` command) was told.
+/// Names and defaults follow `celery worker`'s options.
+public struct WorkerOptions: Sendable {
+    /// `amqp://user:pass@host:port/vhost` (`--broker`, `CELERY_BROKER_URL`).
+    public var brokerURL = "amqp://guest:guest@localhost:5672//"
+    /// `-n`: the node name (`celery@%h`).
+    public var nodeName = NodeName()
+    /// `-c`: pool processes (default: the number of CPUs).
+    public var concurrency = 1
+    /// `-Q`: queues to consume (default `celery`).
+    public var queues = ["celery"]
+    /// `--prefetch-multiplier`: prefetch = concurrency × this (default 4).
+    public var prefetchMultiplier = 4
+    /// `--acks-late`: acknowledge after the task instead of before.
+    public var acksLate = false
+    /// `--max-message-size`: bodies larger than this are rejected (bytes).
+    public var maxMessageSize = 16 << 20
+    /// AMQP heartbeat, seconds (0 disables).
+    public var brokerHeartbeat = 60
+    /// Warm shutdown waits this long for running tasks before killing them.
+    public var shutdownTimeout = 60.0
+
+    public init() {}
+
+    /// The per-channel prefetch count: concurrency × multiplier (0 = none).
+    public var prefetchCount: UInt16 {
+        UInt16(clamping: concurrency * prefetchMultiplier)
+    }
+}
