@@ -125,6 +125,15 @@ struct ConversionTests {
         #expect(e?.message.contains("malformed JSON arguments") == true)
     }
 
+    @Test("invalid UTF-8 in an argument is reported as such")
+    func invalidUTF8Argument() {
+        let bytes: [UInt8] = Array("[\"a".utf8) + [0xFF] + Array("b\"]".utf8)
+        let outcome = bytes.withUnsafeBytes { a in
+            Self.task("conv.string").invoke(args: a, kwargs: UnsafeRawBufferPointer(start: nil, count: 0), context: TaskContext(id: "u", taskName: "conv.string"))
+        }
+        #expect(outcome.exception?.message.contains("invalid UTF-8") == true, "\(outcome)")
+    }
+
     @Test("a task returning invalid JSON fails with ValueError")
     func badJSONResult() {
         let e = Self.task("conv.bad_json").call("[]").exception

@@ -174,9 +174,11 @@ public struct JSONReader {
     public mutating func readNumber() throws -> JSONNumber {
         skipWhitespace()
         let start = position
-        if consumeWord("NaN") { return .double(.nan) }
-        if consumeWord("Infinity") { return .double(.infinity) }
-        if consumeWord("-Infinity") { return .double(-.infinity) }
+        if position < end, case let b = byte(at: position), b == UInt8(ascii: "N") || b == UInt8(ascii: "I") || b == UInt8(ascii: "-") {
+            if consumeWord("NaN") { return .double(.nan) }
+            if consumeWord("Infinity") { return .double(.infinity) }
+            if consumeWord("-Infinity") { return .double(-.infinity) }
+        }
         var negative = false
         if position < end && byte(at: position) == UInt8(ascii: "-") {
             negative = true

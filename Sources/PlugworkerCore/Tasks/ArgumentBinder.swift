@@ -52,7 +52,8 @@ struct ArgumentBinder: Sendable {
     /// object; an empty buffer means `[]` / `{}`.
     func bind(args: UnsafeRawBufferPointer, kwargs: UnsafeRawBufferPointer, slots: UnsafeMutableRawPointer, arena: inout [UInt8]) throws(TaskException) {
         let n = targets.count
-        try withUnsafeTemporaryAllocation(of: Bool.self, capacity: max(n, 1)) { (filled) throws(TaskException) in
+        // filled[i]: parameter i has a value; filled[n + i]: it came by keyword.
+        try withUnsafeTemporaryAllocation(of: Bool.self, capacity: max(2 * n, 1)) { (filled) throws(TaskException) in
             filled.initialize(repeating: false)
             var structural: TaskException?
             var conversion: TaskException?
@@ -65,7 +66,7 @@ struct ArgumentBinder: Sendable {
                     while try reader.nextElement(first: first) {
                         first = false
                         if given < n {
-                            convert(&reader, targets[given], slots, &arena, &conversion)
+                            try convert(&reader, targets[given], slots, &arena, &conversion)
                             filled[given] = true
                         } else {
                             try reader.skipValue()
@@ -83,7 +84,6 @@ struct ArgumentBinder: Sendable {
                     try reader.beginObject()
                     var first = true
                     var key: [UInt8] = []
-                    var seen: [[UInt8]] = []
                     while try reader.nextMember(first: first) {
                         first = false
                         key.removeAll(keepingCapacity: true)
@@ -98,15 +98,15 @@ struct ArgumentBinder: Sendable {
                         }
                         if filled[index] {
                             if structural == nil {
-                                let dup = seen.contains(key)
+                                let dup = filled[n + index]
                                 structural = .typeError("\(functionName)() got multiple values for \(dup ? "keyword " : "")argument '\(targets[index].name)'")
                             }
                             try reader.skipValue()
                             continue
                         }
-                        seen.append(key)
-                        convert(&reader, targets[index], slots, &arena, &conversion)
+                        try convert(&reader, targets[index], slots, &arena, &conversion)
                         filled[index] = true
+                        filled[n + index] = true
                     }
                     try reader.expectEnd()
                 }
@@ -146,11 +146,14 @@ struct ArgumentBinder: Sendable {
 
     /// Converts the next value into `target`'s slot. On a conversion error
     /// it records the first one, skips the value and carries on, so that a
-    /// binding error (reported first, as Python does) is still found.
-    func convert(_ reader: inout JSONReader, _ target: Target, _ slots: UnsafeMutableRawPointer, _ arena: inout [UInt8], _ firstError: inout TaskException?) {
+    /// binding error (reported first, as Python does) is still found. A JSON
+    /// syntax error (invalid UTF-8 included) cannot be skipped: it is thrown.
+    func convert(_ reader: inout JSONReader, _ target: Target, _ slots: UnsafeMutableRawPointer, _ arena: inout [UInt8], _ firstError: inout TaskException?) throws {
         let start = reader.position
         do {
             try convertValue(&reader, target, slots + target.slot * CallInterface.slotSize, &arena)
+        } catch let syntax as JSONError {
+            throw syntax
         } catch {
             if firstError == nil {
                 firstError = (error as? TaskException) ?? .valueError("\(functionName)() argument '\(target.name)' (position \(target.position)): \(error)")
