@@ -136,3 +136,32 @@ long pws_recv_with_fd(int sock, void *data, unsigned long cap, int *fd) {
     }
     return (long)n;
 }
+
+/* ---- Pool processes ---- */
+#include <sys/time.h>
+
+static void soft_limit_handler(int sig) {
+    (void)sig;
+    soft_limit_flag = 1;
+}
+
+int pws_install_soft_limit_handler(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = soft_limit_handler;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGALRM, &sa, NULL) != 0) return -1;
+    return sigaction(SIGUSR1, &sa, NULL);
+}
+
+int pws_arm_soft_limit_timer(double seconds) {
+    struct itimerval it;
+    memset(&it, 0, sizeof it);
+    if (seconds > 0) {
+        it.it_value.tv_sec = (time_t)seconds;
+        it.it_value.tv_usec = (suseconds_t)((seconds - (double)it.it_value.tv_sec) * 1e6);
+        if (it.it_value.tv_sec == 0 && it.it_value.tv_usec == 0) it.it_value.tv_usec = 1;
+    }
+    return setitimer(ITIMER_REAL, &it, NULL);
+}

@@ -17,11 +17,12 @@ struct PluginOptions: ParsableArguments {
     @Flag(name: .customLong("allow-insecure-plugins"), help: "Load plugins even from files or directories writable by others.")
     var allowInsecurePlugins = false
 
-    @Option(name: [.customShort("l"), .customLong("loglevel")], help: "Logging level: debug, info, warning, error, critical.")
-    var logLevel = "warning"
+    @Option(name: [.customShort("l"), .customLong("loglevel")], help: "Logging level: debug, info, warning, error, critical (default: warning; info for the worker).")
+    var logLevel: String?
 
     /// Sets up Celery-style logging at the chosen level.
-    func bootstrapLogging() throws {
+    func bootstrapLogging(default defaultLevel: String = "warning") throws {
+        let logLevel = self.logLevel ?? defaultLevel
         guard let level = CeleryLogHandler.level(named: logLevel) else {
             throw ValidationError("unknown log level '\(logLevel)' (use debug, info, warning, error or critical)")
         }

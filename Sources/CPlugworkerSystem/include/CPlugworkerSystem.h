@@ -59,4 +59,16 @@ long pws_send_with_fd(int sock, const void *data, unsigned long len, int fd);
 /* recvmsg into `data`; *fd receives an attached descriptor or -1. Returns
  * bytes read (0 at EOF) or -1. */
 long pws_recv_with_fd(int sock, void *data, unsigned long cap, int *fd);
+
+/* ---- Pool processes (added for PlugworkerPool) ---- */
+
+/* Installs an async-signal-safe handler for SIGALRM and SIGUSR1 that only
+ * sets the soft-time-limit flag (pws_set_soft_limit_flag(1)); SA_RESTART, so
+ * system calls a task is in are restarted. SIGALRM comes from the timer
+ * below, SIGUSR1 from a master that signals the limit itself, as billiard's
+ * does. Returns 0, or -1 with errno. */
+int pws_install_soft_limit_handler(void);
+/* Arms ITIMER_REAL (SIGALRM) to fire once after `seconds`; 0 disarms.
+ * Returns setitimer's result. */
+int pws_arm_soft_limit_timer(double seconds);
 #endif

@@ -1,1 +1,0 @@
-// PlugworkerCelery: under construction.

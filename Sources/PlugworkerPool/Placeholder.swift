@@ -1,1 +1,0 @@
-// PlugworkerPool: under construction.

@@ -1,0 +1,512 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import PlugworkerBroker
+import PlugworkerCelery
+import PlugworkerCore
+import PlugworkerPool
+
+/// The consumer: the broker connection, the queues, and the way of a task
+/// from delivery to result (Celery's `worker/consumer/`).
+///
+///     delivery → decode → strategy → check args → Request
+///       → expired? → ETA (Timer) → ready queue → pool (ack at start unless acks_late)
+///       → outcome → result to reply_to → ack (acks_late)
+///
+/// Runs on the Hub thread only. Bad input never stops it: every refused
+/// message is rejected without requeue (dead-lettered where the queue has a
+/// DLX), gets a FAILURE result where it carries an id and a reply_to, and one
+/// error line in the log.
+final class Consumer {
+    let options: WorkerOptions
+    let registry: Registry
+    let hub: Hub
+    let pool: Pool
+    let logger: Logger
+    let url: BrokerURL
+    let strategies: [String: Strategy]
+
+    private(set) var connection: AMQPConnection?
+    /// Bumped at every connection; requests remember theirs.
+    private(set) var generation = 0
+    var consumerTags: [String] = []
+    var reconnectAttempt = 0
+    var heartbeatEntry: Timer.Entry?
+    /// Messages published while the connection was down (results only).
+    var outbox: [(exchange: String, routingKey: String, properties: MessageProperties, body: [UInt8])] = []
+    static let outboxLimit = 10_000
+
+    /// Received, waiting for a pool process (FIFO: `ready[readyHead...]`).
+    var ready: [Request] = []
+    var readyHead = 0
+    /// Held for their ETA.
+    var scheduled: [ObjectIdentifier: Request] = [:]
+    /// Running in the pool, by job number.
+    var active: [UInt64: Request] = [:]
+    var nextSeq: UInt64 = 1
+
+    /// Called once, the first time the consumer is consuming.
+    var onReady: (() -> Void)?
+    var isReadyAnnounced = false
+    /// True once a warm shutdown began: nothing new is started.
+    private(set) var isStopping = false
+    /// Tasks finished since start, by name (for `stats` later).
+    private(set) var totals: [String: Int] = [:]
+
+    init(options: WorkerOptions, registry: Registry, hub: Hub, pool: Pool, logger: Logger) throws(BrokerError) {
+        self.options = options
+        self.registry = registry
+        self.hub = hub
+        self.pool = pool
+        self.logger = logger
+        self.url = try BrokerURL(parsing: options.brokerURL)
+        self.strategies = Strategy.all(registry: registry, options: options)
+    }
+
+    // MARK: Connection
+
+    /// Connects (retrying with backoff until it succeeds), declares the
+    /// queues as Python clients do, and starts consuming.
+    func start() {
+        connect()
+        hub.onBeforePoll { [unowned self] in self.drain() }
+    }
+
+    func connect() {
+        guard connection == nil, !isStopping else { return }
+        let conn = AMQPConnection(url: url, heartbeat: options.brokerHeartbeat,
+                                  connectionName: "plugworker \(options.nodeName)", logger: logger)
+        do {
+            try conn.connect(timeout: 10)
+            try declareAndConsume(conn)
+        } catch {
+            conn.abandon()
+            scheduleReconnect(after: error)
+            return
+        }
+        generation += 1
+        connection = conn
+        reconnectAttempt = 0
+        logger.info("Connected to \(url.masked)")
+        do {
+            try hub.add(conn.fileDescriptor) { [unowned self] _ in _ = self.drain() }
+        } catch {
+            logger.critical("cannot watch the broker socket: \(error)")
+        }
+        // rabbitmq-c sends heartbeats only when called: call it at least
+        // every half interval even when no message arrives.
+        let interval = max(0.5, Double(max(1, conn.negotiatedHeartbeat)) / 2)
+        heartbeatEntry?.cancel()
+        heartbeatEntry = hub.timer.callRepeatedly(every: interval) { [unowned self] in _ = self.drain() }
+        flushOutbox()
+        if !isReadyAnnounced {
+            isReadyAnnounced = true
+            onReady?()
+        }
+    }
+
+    func declareAndConsume(_ conn: AMQPConnection) throws(BrokerError) {
+        for queue in options.queues {
+            // Exactly as kombu declares them, so no 406 PRECONDITION_FAILED.
+            try conn.exchangeDeclare(name: queue, type: "direct", durable: true, autoDelete: false)
+            _ = try conn.queueDeclare(name: queue, durable: true, exclusive: false, autoDelete: false)
+            try conn.queueBind(queue: queue, exchange: queue, routingKey: queue)
+        }
+        try conn.basicQos(prefetchCount: prefetchCount, global: true)
+        consumerTags = []
+        for queue in options.queues {
+            consumerTags.append(try conn.basicConsume(queue: queue, noAck: false))
+        }
+    }
+
+    /// concurrency × multiplier, plus one per message held for its ETA.
+    var prefetchCount: UInt16 {
+        options.prefetchCount == 0 ? 0 : UInt16(clamping: Int(options.prefetchCount) + scheduled.count)
+    }
+
+    func scheduleReconnect(after error: Error) {
+        reconnectAttempt += 1
+        let delay = min(32.0, reconnectAttempt == 1 ? 0 : Double(1 << min(reconnectAttempt - 1, 5)))
+        let why = (error as? BrokerError)?.logLine ?? "\(error)"
+        logger.error("consumer: Cannot connect to \(url.masked): \(why). Trying again in \(delay) seconds... (attempt \(reconnectAttempt))")
+        hub.timer.call(after: delay) { [unowned self] in self.connect() }
+    }
+
+    /// The connection failed: forget it and reconnect. Messages not yet
+    /// acknowledged go back to the queue by the broker's own rules; tasks
+    /// already running finish, and their results wait in the outbox.
+    func connectionLost(_ error: BrokerError) {
+        guard let conn = connection else { return }
+        logger.error("consumer: Connection to broker lost (\(error.logLine)). Trying to re-establish the connection...")
+        hub.remove(conn.fileDescriptor)
+        conn.abandon()
+        connection = nil
+        heartbeatEntry?.cancel()
+        // Reserved and held messages belong to the old connection: the
+        // broker requeues them; they must not run from here.
+        ready.removeAll()
+        readyHead = 0
+        scheduled.removeAll()
+        if !isStopping { scheduleReconnect(after: error) }
+    }
+
+    /// Handles everything the connection has ready, without blocking.
+    /// Returns true when it did something and more may be buffered.
+    @discardableResult
+    func drain() -> Bool {
+        guard let conn = connection else { return false }
+        var handled = 0
+        do {
+            while handled < 512, let event = try conn.nextEvent(timeout: 0) {
+                handled += 1
+                handle(event)
+                if connection !== conn { return true }
+            }
+        } catch {
+            connectionLost(error)
+            return true
+        }
+        return handled > 0 && conn.hasBufferedData
+    }
+
+    func handle(_ event: BrokerEvent) {
+        switch event {
+        case .delivery(let d):
+            receive(d)
+        case .consumerCancelled(let tag):
+            logger.warning("consumer: the broker cancelled consumer \(tag) (queue deleted?); reconnecting to declare the queues again")
+            connectionLost(BrokerError(.protocolError, "consumer cancelled by the broker", detail: "basic.cancel for \(tag)", hint: "a queue was deleted; it is declared again"))
+        case .channelClosed(let code, let text):
+            logger.error("consumer: channel closed by the broker: \(code) \(text); reconnecting")
+            connectionLost(BrokerError(.protocolError, "channel closed", detail: "\(code) \(text)", hint: "see the broker log"))
+        case .blocked(let reason):
+            logger.warning("consumer: the broker blocked publishing: \(reason)")
+        case .unblocked:
+            logger.info("consumer: the broker unblocked publishing")
+        case .returned, .publisherAck, .publisherNack:
+            break
+        }
+    }
+
+    // MARK: Receipt (celery-wire §1.7)
+
+    func receive(_ d: Delivery) {
+        let message: TaskMessage
+        do {
+            message = try TaskMessageDecoder.decode(d, maxMessageSize: options.maxMessageSize)
+        } catch {
+            refuse(d, rejection: error)
+            return
+        }
+        guard let strategy = strategies[message.taskName] else {
+            logger.error("Received unregistered task of type '\(message.taskName)'. The message has been ignored and discarded. (id \(message.id))")
+            registry.send(.taskUnknown, SignalPayload(sender: options.nodeName.name, pid: getpid(), taskID: message.id, taskName: message.taskName))
+            reject(d, requeue: false)
+            publishFailure(to: message.replyTo, taskID: message.id, correlationID: message.correlationID,
+                           exception: TaskException(type: "NotRegistered", module: "celery.exceptions", message: message.taskName))
+            return
+        }
+        let argumentError = message.withArguments { strategy.task.checkArguments(args: $0, kwargs: $1) }
+        if let argumentError {
+            logger.error("Task \(message.displayName)[\(message.id)] refused: \(argumentError.type): \(argumentError.message)")
+            reject(d, requeue: false)
+            if message.ignoreResult != true {
+                publishFailure(to: message.replyTo, taskID: message.id, correlationID: message.correlationID, exception: argumentError)
+            }
+            return
+        }
+        let request = Request(message: message, strategy: strategy, delivery: d, generation: generation)
+        logger.info("Task \(request.label) received")
+        registry.send(.taskReceived, SignalPayload(sender: options.nodeName.name, pid: getpid(), taskID: message.id,
+                                                   taskName: message.taskName))
+        let now = CeleryTime.now()
+        if message.isExpired(at: now) {
+            revoke(request, reason: "expired")
+            return
+        }
+        if let eta = message.eta, eta > now {
+            hold(request, until: eta)
+            return
+        }
+        enqueue(request)
+    }
+
+    /// A message that is not a valid task message.
+    func refuse(_ d: Delivery, rejection: MessageRejection) {
+        logger.error("Refused message from \(d.exchange.isEmpty ? "''" : d.exchange)/\(d.routingKey) (delivery \(d.deliveryTag)): \(rejection.description)")
+        reject(d, requeue: false)
+        if rejection.canPublishFailure {
+            publishFailure(to: rejection.replyTo, taskID: rejection.taskID!, correlationID: rejection.correlationID, exception: rejection.exception)
+        }
+    }
+
+    /// Holds a request for its ETA, unacknowledged, with the prefetch count
+    /// raised by one so it does not take a running slot's place.
+    func hold(_ request: Request, until eta: Double) {
+        let key = ObjectIdentifier(request)
+        scheduled[key] = request
+        updatePrefetch()
+        hub.timer.call(after: eta - CeleryTime.now()) { [unowned self] in
+            guard self.scheduled.removeValue(forKey: key) != nil else { return }
+            self.updatePrefetch()
+            self.enqueue(request)
+        }
+    }
+
+    func updatePrefetch() {
+        guard let conn = connection else { return }
+        do {
+            try conn.basicQos(prefetchCount: prefetchCount, global: true)
+        } catch {
+            connectionLost(error)
+        }
+    }
+
+    func enqueue(_ request: Request) {
+        ready.append(request)
+        dispatchReady()
+    }
+
+    // MARK: Execution
+
+    /// Starts ready requests while pool processes are idle.
+    func dispatchReady() {
+        while readyHead < ready.count, pool.idleCount > 0, !isStopping {
+            let request = ready[readyHead]
+            readyHead += 1
+            start(request)
+        }
+        if readyHead > 1024 && readyHead * 2 > ready.count {
+            ready.removeFirst(readyHead)
+            readyHead = 0
+        }
+    }
+
+    func start(_ request: Request) {
+        if request.message.isExpired(at: CeleryTime.now()) {
+            revoke(request, reason: "expired")
+            return
+        }
+        let seq = nextSeq
+        nextSeq += 1
+        let m = request.message
+        var headersJSON = "{}"
+        if !m.headers.members.isEmpty { headersJSON = JSON.object(m.headers).serialized }
+        let job = PoolJob(seq: seq, taskID: m.id, taskName: m.taskName, retries: Int64(m.retries), headersJSON: headersJSON,
+                          args: Array(m.argsJSON), kwargs: Array(m.kwargsJSON),
+                          softTimeLimit: m.timeLimit.soft ?? request.strategy.softTimeLimit ?? 0,
+                          hardTimeLimit: m.timeLimit.hard ?? request.strategy.hardTimeLimit ?? 0,
+                          hostname: options.nodeName.name)
+        guard pool.dispatch(job) else {
+            readyHead -= 1  // put it back at the head
+            ready[readyHead] = request
+            return
+        }
+        request.seq = seq
+        request.timeStart = CeleryTime.now()
+        request.workerPID = pool.process(running: seq)?.pid
+        active[seq] = request
+        if !request.acksLate { ack(request) }
+        if request.strategy.trackStarted, let queue = request.resultQueue {
+            publish(ResultMessage(for: m, state: .started(pid: Int(request.workerPID ?? 0), hostname: options.nodeName.name)), to: queue)
+        }
+    }
+
+    /// Handles what the pool reports.
+    func handle(_ events: [PoolEvent]) {
+        for event in events {
+            switch event {
+            case .completed(let seq, let outcome, let runtime, _):
+                guard let request = active.removeValue(forKey: seq) else { continue }
+                finish(request, outcome: outcome, runtime: runtime)
+            case .lost(let seq, let pid, let exception):
+                guard let request = active.removeValue(forKey: seq) else { continue }
+                lost(request, pid: pid, exception: exception)
+            case .processReady, .progress:
+                break
+            case .processExited(let pid, let description):
+                logger.warning("Pool process \(pid) \(description)")
+            case .restartsHalted(let reason):
+                logger.error("Pool: \(reason)")
+            }
+        }
+        dispatchReady()
+    }
+
+    func finish(_ request: Request, outcome: TaskOutcome, runtime: Double) {
+        let m = request.message
+        totals[m.taskName, default: 0] += 1
+        switch outcome {
+        case .success(let result):
+            logger.info("Task \(request.label) succeeded in \(Self.seconds(runtime)): \(String(decoding: result.prefix(1024), as: UTF8.self))")
+            if let queue = request.resultQueue { publish(ResultMessage(for: m, state: .success(result: result)), to: queue) }
+        case .failure(let exception):
+            logger.error("Task \(request.label) raised unexpected: \(exception)")
+            if let queue = request.resultQueue {
+                publish(ResultMessage(for: m, state: .failure(exception, traceback: exception.traceback)), to: queue)
+            }
+        case .retry(let countdown, let reason):
+            retry(request, countdown: countdown, reason: reason)
+        }
+        if request.acksLate { ack(request) }
+    }
+
+    /// Re-publishes the task for a retry (celery-wire §3.1), then RETRY.
+    func retry(_ request: Request, countdown: Double, reason: String?) {
+        let m = request.message
+        let (properties, body) = TaskMessageEncoder.retry(of: m, countdown: countdown).encode()
+        let exchange = request.exchange
+        let routingKey = request.routingKey
+        guard let conn = connection else {
+            logger.error("Task \(request.label) asked for a retry while the broker is unreachable; it is lost unless acks_late redelivers it")
+            return
+        }
+        do {
+            try conn.basicPublish(exchange: exchange, routingKey: routingKey, properties: properties, body: body)
+        } catch {
+            logger.error("Task \(request.label): retry could not be published: \(error.logLine)")
+            connectionLost(error)
+            return
+        }
+        let text = "Retry in \(Self.seconds(countdown))" + (reason.map { ": \($0)" } ?? "")
+        logger.info("Task \(request.label) retry: \(text)")
+        if let queue = request.resultQueue {
+            let exception = TaskException(type: "Retry", module: "celery.exceptions", message: text)
+            publish(ResultMessage(for: m, state: .retry(exception, traceback: nil), children: [.task(m.id)]), to: queue)
+        }
+    }
+
+    /// The pool process running `request` died.
+    func lost(_ request: Request, pid: Int32, exception: TaskException) {
+        if request.acksLate && request.strategy.rejectOnWorkerLost && !request.redelivered {
+            logger.error("Task \(request.label): pool process \(pid) died; requeued once (reject_on_worker_lost)")
+            rejectRequest(request, requeue: true)
+            return
+        }
+        logger.error("Task handler raised error: \(exception) (task \(request.label), pool process \(pid))")
+        if let queue = request.resultQueue {
+            publish(ResultMessage(for: request.message, state: .failure(exception, traceback: nil)), to: queue)
+        }
+        if request.acksLate { ack(request) }
+    }
+
+    func revoke(_ request: Request, reason: String) {
+        logger.info("Discarding revoked task: \(request.label) (\(reason))")
+        registry.send(.taskRevoked, SignalPayload(sender: options.nodeName.name, pid: getpid(), taskID: request.id, taskName: request.message.taskName))
+        if let queue = request.resultQueue { publish(ResultMessage(for: request.message, state: .revoked(reason: reason)), to: queue) }
+        ack(request)
+    }
+
+    // MARK: Acknowledgement and publishing
+
+    func ack(_ request: Request) {
+        guard !request.acknowledged, request.generation == generation, let conn = connection else { return }
+        request.acknowledged = true
+        do {
+            try conn.basicAck(deliveryTag: request.deliveryTag)
+        } catch {
+            connectionLost(error)
+        }
+    }
+
+    func rejectRequest(_ request: Request, requeue: Bool) {
+        guard !request.acknowledged, request.generation == generation, let conn = connection else { return }
+        request.acknowledged = true
+        do {
+            try conn.basicReject(deliveryTag: request.deliveryTag, requeue: requeue)
+        } catch {
+            connectionLost(error)
+        }
+    }
+
+    func reject(_ d: Delivery, requeue: Bool) {
+        guard let conn = connection else { return }
+        do {
+            try conn.basicReject(deliveryTag: d.deliveryTag, requeue: requeue)
+        } catch {
+            connectionLost(error)
+        }
+    }
+
+    func publishFailure(to replyTo: String?, taskID: String, correlationID: String?, exception: TaskException) {
+        guard let replyTo, !replyTo.isEmpty else { return }
+        publish(ResultMessage(taskID: taskID, state: .failure(exception, traceback: nil), correlationID: correlationID), to: replyTo)
+    }
+
+    /// Publishes a result to the default exchange, routed to `queue`.
+    func publish(_ result: ResultMessage, to queue: String) {
+        publish(exchange: "", routingKey: queue, properties: result.properties, body: result.body)
+    }
+
+    func publish(exchange: String, routingKey: String, properties: MessageProperties, body: [UInt8]) {
+        guard let conn = connection else {
+            if outbox.count < Self.outboxLimit {
+                outbox.append((exchange, routingKey, properties, body))
+            } else {
+                logger.error("result for \(properties.correlationID ?? "?") dropped: the broker has been unreachable for \(Self.outboxLimit) results")
+            }
+            return
+        }
+        do {
+            try conn.basicPublish(exchange: exchange, routingKey: routingKey, properties: properties, body: body)
+        } catch {
+            outbox.append((exchange, routingKey, properties, body))
+            connectionLost(error)
+        }
+    }
+
+    func flushOutbox() {
+        let pending = outbox
+        outbox.removeAll()
+        for p in pending { publish(exchange: p.exchange, routingKey: p.routingKey, properties: p.properties, body: p.body) }
+    }
+
+    // MARK: Shutdown
+
+    /// Warm shutdown, first half: stop consuming and give back every
+    /// message not yet started. Running tasks go on; `isIdle` tells when
+    /// they are done.
+    func stopConsuming() {
+        guard !isStopping else { return }
+        isStopping = true
+        guard let conn = connection else { return }
+        for tag in consumerTags { try? conn.basicCancel(consumerTag: tag) }
+        consumerTags = []
+        var given = 0
+        for request in ready[readyHead...] + Array(scheduled.values) {
+            rejectRequest(request, requeue: true)
+            given += 1
+        }
+        ready.removeAll()
+        readyHead = 0
+        scheduled.removeAll()
+        if given > 0 { logger.info("Gave back \(given) unstarted message\(given == 1 ? "" : "s") to the broker") }
+    }
+
+    /// No task is running.
+    var isIdle: Bool { active.isEmpty }
+
+    /// Closes the connection (after a warm shutdown finished, or cold).
+    func close() {
+        heartbeatEntry?.cancel()
+        guard let conn = connection else { return }
+        hub.remove(conn.fileDescriptor)
+        conn.close()
+        connection = nil
+    }
+
+    static func seconds(_ s: Double) -> String {
+        if s < 0.001 { return String(format6(s)) + "s" }
+        return format6(s) + "s"
+    }
+
+    static func format6(_ s: Double) -> String {
+        let micros = (s * 1_000_000).rounded()
+        let whole = Int64(micros) / 1_000_000
+        var frac = String(Int64(micros) % 1_000_000)
+        frac = String(repeating: "0", count: 6 - frac.count) + frac
+        while frac.hasSuffix("0") && frac.count > 1 { frac.removeLast() }
+        return "\(whole).\(frac)"
+    }
+}

@@ -1,0 +1,93 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import Logging
+import PlugworkerCore
+import PlugworkerPool
+import PlugworkerWorker
+
+/// `plugworker [worker]`: run a Celery worker whose tasks come from plugins.
+/// Flags and their meaning follow `celery worker`.
+struct WorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run a Celery worker (the default command).",
+        discussion: """
+            Consumes Celery task messages from RabbitMQ, runs them in a prefork pool of
+            processes that load the plugins, and publishes results over rpc://.
+            Signals: TERM warm shutdown (finish running tasks, give back the rest),
+            INT warm then cold, QUIT cold.
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("Broker URL (default: $CELERY_BROKER_URL or amqp://guest:guest@localhost:5672//).", valueName: "url"))
+    var broker: String?
+
+    @Option(name: [.customShort("c"), .long], help: "Number of pool processes (default: the number of CPUs).")
+    var concurrency: Int?
+
+    @Option(name: [.customShort("Q"), .long], help: "Comma-separated queues to consume (default: celery).")
+    var queues: String = "celery"
+
+    @Option(name: [.customShort("n"), .long], help: "Node name; %h host, %n short host, %d domain (default: celery@%h).")
+    var hostname: String = "celery@%h"
+
+    @Option(name: .customLong("prefetch-multiplier"), help: "Prefetch = concurrency × this.")
+    var prefetchMultiplier: Int = 4
+
+    @Flag(name: .customLong("acks-late"), help: "Acknowledge messages after the task ran, for every task.")
+    var acksLate = false
+
+    @Option(name: .customLong("max-message-size"), help: "Reject message bodies larger than this many bytes.")
+    var maxMessageSize: Int = 16 << 20
+
+    @Option(name: .customLong("broker-heartbeat"), help: "AMQP heartbeat in seconds (0 disables).")
+    var brokerHeartbeat: Int = 60
+
+    @OptionGroup var plugins: PluginOptions
+
+    func validate() throws {
+        if let c = concurrency, c < 1 || c > 512 { throw ValidationError("-c must be between 1 and 512") }
+        if prefetchMultiplier < 0 { throw ValidationError("--prefetch-multiplier must be 0 or more") }
+        if queueList.isEmpty { throw ValidationError("-Q needs at least one queue name") }
+    }
+
+    var queueList: [String] {
+        queues.split(separator: ",").map { $0.trimmingCharacters(in: " ") }.filter { !$0.isEmpty }
+    }
+
+    func run() throws {
+        try plugins.bootstrapLogging(default: "info")
+        var options = WorkerOptions()
+        options.brokerURL = broker ?? getenv("CELERY_BROKER_URL").map { String(cString: $0) } ?? options.brokerURL
+        options.nodeName = NodeName(hostname)
+        options.concurrency = concurrency ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        options.queues = queueList
+        options.prefetchMultiplier = prefetchMultiplier
+        options.acksLate = acksLate
+        options.maxMessageSize = maxMessageSize
+        options.brokerHeartbeat = brokerHeartbeat
+
+        // The zygote is forked before anything can start a thread (plugin
+        // inits included); pool processes load the plugins themselves.
+        let pluginOptions = plugins
+        let zygote = try Zygote.start {
+            let registry = Registry()
+            _ = pluginOptions.loadAll(into: pluginOptions.makeLoader(registry: registry))
+            return PoolProcess.Runtime(registry: registry, hostname: options.nodeName.name)
+        }
+        let registry = Registry()
+        _ = plugins.loadAll(into: plugins.makeLoader(registry: registry))
+        let worker = try Worker(options: options, registry: registry, zygote: zygote,
+                                logger: Logger(label: "plugworker.worker"))
+        let status = worker.run()
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+extension Substring {
+    func trimmingCharacters(in set: Character) -> String {
+        String(drop(while: { $0 == set }).reversed().drop(while: { $0 == set }).reversed())
+    }
+}
