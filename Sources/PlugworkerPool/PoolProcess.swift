@@ -26,7 +26,9 @@ import PlugworkerCore
 ///  8. at end of file on the socket (the master closed it: shutdown or
 ///     retirement), send `worker_process_shutdown` and `_exit(0)`.
 /// It never returns, never touches the broker, and leaves with `_exit`, so
-/// no atexit handler or stdio buffer inherited from the master runs twice.
+/// no atexit handler inherited from the master runs twice (stdio is flushed
+/// before every fork, and by the process after each task and before it
+/// exits).
 public final class PoolProcess {
     /// What a pool process calls tasks with, built by the `setup` closure
     /// given to `Zygote.start(setup:)`, in the pool process, after the fork.
@@ -89,6 +91,7 @@ public final class PoolProcess {
                     }
                     if !job.hostname.isEmpty { hostname = job.hostname }
                     let (outcome, runtimeSeconds) = execute(job, runtime)
+                    fflush(nil) // what the task printed, before the master hears it is done
                     guard write(.result(seq: job.seq, outcome: outcome, runtime: runtimeSeconds)) else {
                         exitAfterShutdown(runtime, hostname: hostname)
                     }
@@ -182,6 +185,7 @@ public final class PoolProcess {
     func exitAfterShutdown(_ runtime: Runtime, hostname: String?) -> Never {
         Self.report(runtime.registry.send(.workerProcessShutdown, SignalPayload(sender: hostname, pid: pid)),
                     .workerProcessShutdown, runtime.logger)
+        fflush(nil) // this process's own output; the zygote flushed before forking it
         _exit(0)
     }
 

@@ -108,7 +108,8 @@ struct ApplyCommand: ParsableCommand {
             // A process that is ready, or the reason none will ever be.
             while pool.idleCount == 0 {
                 if !pool.healthy && pool.processes.isEmpty {
-                    FileHandleOutput.stderr("cannot run \(task): \(pool.haltReason ?? "no pool process could be started")")
+                    // The pool has logged why (and each death before it).
+                    FileHandleOutput.stderr("cannot run \(task): no pool process could be started (see the log above)")
                     throw ExitStatus.config
                 }
                 _ = pool.pollEvents(timeout: 1)

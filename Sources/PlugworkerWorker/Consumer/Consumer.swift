@@ -31,6 +31,9 @@ final class Consumer {
     /// Bumped at every connection; requests remember theirs.
     private(set) var generation = 0
     var consumerTags: [String] = []
+    /// The broker socket as registered in the Hub (the connection may have
+    /// closed it already when we learn it failed).
+    var registeredFD: Int32 = -1
     var reconnectAttempt = 0
     var heartbeatEntry: Timer.Entry?
     /// Messages published while the connection was down (results only).
@@ -90,7 +93,8 @@ final class Consumer {
         reconnectAttempt = 0
         logger.info("Connected to \(url.masked)")
         do {
-            try hub.add(conn.fileDescriptor) { [unowned self] _ in _ = self.drain() }
+            registeredFD = conn.fileDescriptor
+            try hub.add(registeredFD) { [unowned self] _ in _ = self.drain() }
         } catch {
             logger.critical("cannot watch the broker socket: \(error)")
         }
@@ -125,11 +129,14 @@ final class Consumer {
         options.prefetchCount == 0 ? 0 : UInt16(clamping: Int(options.prefetchCount) + scheduled.count)
     }
 
-    func scheduleReconnect(after error: Error) {
+    /// Tries again after 0, 1, 2, 4 … 32 seconds.
+    func scheduleReconnect(after error: Error?) {
         reconnectAttempt += 1
         let delay = min(32.0, reconnectAttempt == 1 ? 0 : Double(1 << min(reconnectAttempt - 1, 5)))
-        let why = (error as? BrokerError)?.logLine ?? "\(error)"
-        logger.error("consumer: Cannot connect to \(url.masked): \(why). Trying again in \(delay) seconds... (attempt \(reconnectAttempt))")
+        if let error {
+            let why = (error as? BrokerError)?.logLine ?? "\(error)"
+            logger.error("consumer: Cannot connect to \(url.masked): \(why). Trying again in \(delay) seconds... (attempt \(reconnectAttempt))")
+        }
         hub.timer.call(after: delay) { [unowned self] in self.connect() }
     }
 
@@ -139,7 +146,8 @@ final class Consumer {
     func connectionLost(_ error: BrokerError) {
         guard let conn = connection else { return }
         logger.error("consumer: Connection to broker lost (\(error.logLine)). Trying to re-establish the connection...")
-        hub.remove(conn.fileDescriptor)
+        hub.remove(registeredFD)
+        registeredFD = -1
         conn.abandon()
         connection = nil
         heartbeatEntry?.cancel()
@@ -148,7 +156,7 @@ final class Consumer {
         ready.removeAll()
         readyHead = 0
         scheduled.removeAll()
-        if !isStopping { scheduleReconnect(after: error) }
+        if !isStopping { scheduleReconnect(after: nil) }
     }
 
     /// Handles everything the connection has ready, without blocking.
@@ -491,7 +499,8 @@ final class Consumer {
     func close() {
         heartbeatEntry?.cancel()
         guard let conn = connection else { return }
-        hub.remove(conn.fileDescriptor)
+        hub.remove(registeredFD)
+        registeredFD = -1
         conn.close()
         connection = nil
     }

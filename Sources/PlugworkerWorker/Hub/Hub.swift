@@ -36,8 +36,13 @@ public final class Hub {
     /// `handler` with the epoll event bits.
     public func add(_ fd: Int32, writable: Bool = false, handler: @escaping Handler) throws(SystemCallError) {
         let events = UInt32(PWS_IN) | (writable ? UInt32(PWS_OUT) : 0)
-        if pws_epoll_ctl(epfd, handlers[fd] == nil ? 1 : 2, fd, events, UInt64(UInt32(bitPattern: fd))) != 0 {
-            throw SystemCallError(call: "epoll_ctl(ADD, \(fd))")
+        let data = UInt64(UInt32(bitPattern: fd))
+        // A closed descriptor leaves epoll by itself, and its number may come
+        // back for a new socket: add, and modify only if it is still there.
+        if pws_epoll_ctl(epfd, 1, fd, events, data) != 0 {
+            guard errno == EEXIST, pws_epoll_ctl(epfd, 2, fd, events, data) == 0 else {
+                throw SystemCallError(call: "epoll_ctl(ADD, \(fd))")
+            }
         }
         handlers[fd] = handler
     }

@@ -63,6 +63,7 @@ public final class Worker {
         pool.onUnregister = { [unowned self] fd in self.hub.remove(fd) }
 
         print(Banner(options: options, registry: registry, brokerURL: consumer.url.masked).text)
+        fflush(nil)
         for (handler, status) in registry.send(.workerInit, SignalPayload(sender: options.nodeName.name, pid: getpid())) {
             logger.error("worker_init handler \(handler.symbol) failed with status \(status)")
         }
