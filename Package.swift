@@ -115,7 +115,8 @@ let package = Package(
         ),
         .testTarget(
             name: "PlugworkerPoolTests",
-            dependencies: ["PlugworkerPool", "PlugworkerCore"]
+            dependencies: ["PlugworkerPool", "PlugworkerCore"],
+            exclude: ["Fixtures"]
         ),
     ],
     swiftLanguageModes: [.v6]

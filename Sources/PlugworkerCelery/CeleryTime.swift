@@ -86,36 +86,47 @@ public enum CeleryTime {
         }
     }
 
-    static func parse(bytes p: UnsafeBufferPointer<UInt8>) -> Result<Double, ParseError> {
+    /// A cursor over the text (a struct, so that nothing is boxed).
+    struct Cursor {
+        let p: UnsafeBufferPointer<UInt8>
         var i = 0
-        let n = p.count
 
-        func fail(_ why: String) -> Result<Double, ParseError> {
-            .failure(ParseError("Invalid isoformat string \(quoted(p)): \(why)"))
-        }
-        // Reads exactly `count` ASCII digits.
-        func digits(_ count: Int) -> Int? {
-            guard n - i >= count else { return nil }
+        var atEnd: Bool { i >= p.count }
+        var current: UInt8 { p[i] }
+
+        /// Reads exactly `count` ASCII digits.
+        mutating func digits(_ count: Int) -> Int? {
+            guard p.count - i >= count else { return nil }
             var v = 0
             for k in 0..<count {
                 let b = p[i + k]
                 guard b >= 0x30 && b <= 0x39 else { return nil }
-                v = v * 10 + Int(b - 0x30)
+                v = v * 10 + Int(b &- 0x30)
             }
             i += count
             return v
         }
-        func consume(_ c: UInt8) -> Bool {
-            if i < n && p[i] == c {
+
+        mutating func consume(_ c: UInt8) -> Bool {
+            if i < p.count && p[i] == c {
                 i += 1
                 return true
             }
             return false
         }
 
-        guard let year = digits(4) else { return fail("expected a 4-digit year") }
-        guard consume(UInt8(ascii: "-")), let month = digits(2) else { return fail("expected -MM after the year") }
-        guard consume(UInt8(ascii: "-")), let day = digits(2) else { return fail("expected -DD after the month") }
+        var atDigit: Bool { i < p.count && p[i] >= 0x30 && p[i] <= 0x39 }
+    }
+
+    static func parse(bytes p: UnsafeBufferPointer<UInt8>) -> Result<Double, ParseError> {
+        var c = Cursor(p: p)
+        func fail(_ why: String) -> Result<Double, ParseError> {
+            .failure(ParseError("Invalid isoformat string \(quoted(p)): \(why)"))
+        }
+
+        guard let year = c.digits(4) else { return fail("expected a 4-digit year") }
+        guard c.consume(UInt8(ascii: "-")), let month = c.digits(2) else { return fail("expected -MM after the year") }
+        guard c.consume(UInt8(ascii: "-")), let day = c.digits(2) else { return fail("expected -DD after the month") }
         guard year >= 1 else { return fail("year 0 is out of range") }
         guard (1...12).contains(month) else { return fail("month must be in 1..12") }
         guard day >= 1 && day <= daysInMonth(year: year, month: month) else { return fail("day is out of range for month") }
@@ -123,53 +134,50 @@ public enum CeleryTime {
         var hour = 0, minute = 0, second = 0
         var nanos = 0
         var offset = 0
-        if i < n {
-            let sep = p[i]
+        if !c.atEnd {
+            let sep = c.current
             guard sep == UInt8(ascii: "T") || sep == UInt8(ascii: "t") || sep == UInt8(ascii: " ") else {
                 return fail("expected 'T' between date and time")
             }
-            i += 1
-            guard let h = digits(2) else { return fail("expected HH after the date") }
-            guard consume(UInt8(ascii: ":")), let m = digits(2) else { return fail("expected :MM after the hour") }
+            c.i += 1
+            guard let h = c.digits(2) else { return fail("expected HH after the date") }
+            guard c.consume(UInt8(ascii: ":")), let m = c.digits(2) else { return fail("expected :MM after the hour") }
             hour = h
             minute = m
-            if consume(UInt8(ascii: ":")) {
-                guard let s = digits(2) else { return fail("expected 2-digit seconds") }
+            if c.consume(UInt8(ascii: ":")) {
+                guard let s = c.digits(2) else { return fail("expected 2-digit seconds") }
                 second = s
-                if i < n && (p[i] == UInt8(ascii: ".") || p[i] == UInt8(ascii: ",")) {
-                    i += 1
-                    let start = i
+                if c.consume(UInt8(ascii: ".")) || c.consume(UInt8(ascii: ",")) {
+                    guard c.atDigit else { return fail("expected digits after the decimal point") }
                     var scale = 100_000_000
-                    while i < n, p[i] >= 0x30 && p[i] <= 0x39 {
-                        nanos += Int(p[i] - 0x30) * scale
+                    while c.atDigit {
+                        nanos += Int(c.current &- 0x30) * scale
                         scale /= 10
-                        i += 1
+                        c.i += 1
                     }
-                    guard i > start else { return fail("expected digits after the decimal point") }
                 }
             }
             guard hour < 24 else { return fail("hour must be in 0..23") }
             guard minute < 60 else { return fail("minute must be in 0..59") }
             guard second < 60 else { return fail("second must be in 0..59") }
-            if i < n {
-                let t = p[i]
+            if !c.atEnd {
+                let t = c.current
                 if t == UInt8(ascii: "Z") || t == UInt8(ascii: "z") {
-                    i += 1
+                    c.i += 1
                 } else if t == UInt8(ascii: "+") || t == UInt8(ascii: "-") {
-                    i += 1
-                    guard let oh = digits(2) else { return fail("expected HH in the UTC offset") }
+                    c.i += 1
+                    guard let oh = c.digits(2) else { return fail("expected HH in the UTC offset") }
                     var om = 0, os = 0
-                    if i < n {
-                        let colon = consume(UInt8(ascii: ":"))
-                        guard let m = digits(2) else { return fail("expected MM in the UTC offset") }
+                    if !c.atEnd {
+                        let colon = c.consume(UInt8(ascii: ":"))
+                        guard let m = c.digits(2) else { return fail("expected MM in the UTC offset") }
                         om = m
-                        if colon && consume(UInt8(ascii: ":")) {
-                            guard let s = digits(2) else { return fail("expected SS in the UTC offset") }
+                        if colon && c.consume(UInt8(ascii: ":")) {
+                            guard let s = c.digits(2) else { return fail("expected SS in the UTC offset") }
                             os = s
-                            if consume(UInt8(ascii: ".")) {
-                                let start = i
-                                while i < n, p[i] >= 0x30 && p[i] <= 0x39 { i += 1 }
-                                guard i > start else { return fail("expected digits in the UTC offset") }
+                            if c.consume(UInt8(ascii: ".")) {
+                                guard c.atDigit else { return fail("expected digits in the UTC offset") }
+                                while c.atDigit { c.i += 1 }
                             }
                         }
                     }
@@ -179,7 +187,7 @@ public enum CeleryTime {
                     return fail("unexpected text after the time")
                 }
             }
-            guard i == n else { return fail("unexpected text after the UTC offset") }
+            guard c.atEnd else { return fail("unexpected text after the UTC offset") }
         }
         let days = daysFromCivil(year: year, month: month, day: day)
         let seconds = days * 86_400 + Int64(hour * 3600 + minute * 60 + second - offset)
@@ -224,17 +232,18 @@ public enum CeleryTime {
                 }
                 k += width
             }
-            func put(_ c: Character) {
-                buf[k] = c.asciiValue!
+            func put(ascii c: UInt8) {
+                buf[k] = c
                 k += 1
             }
-            put(y, 4); put("-"); put(m, 2); put("-"); put(d, 2)
-            put("T"); put(hh, 2); put(":"); put(mm, 2); put(":"); put(ss, 2)
+            let dash = UInt8(ascii: "-"), colon = UInt8(ascii: ":")
+            put(y, 4); put(ascii: dash); put(m, 2); put(ascii: dash); put(d, 2)
+            put(ascii: UInt8(ascii: "T")); put(hh, 2); put(ascii: colon); put(mm, 2); put(ascii: colon); put(ss, 2)
             if us != 0 {
-                put(".")
+                put(ascii: UInt8(ascii: "."))
                 put(Int(us), 6)
             }
-            put("+"); put(0, 2); put(":"); put(0, 2)
+            put(ascii: UInt8(ascii: "+")); put(0, 2); put(ascii: colon); put(0, 2)
             return String(decoding: UnsafeBufferPointer(rebasing: buf[0..<k]), as: UTF8.self)
         }
     }

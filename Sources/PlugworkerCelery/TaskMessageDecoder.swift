@@ -49,18 +49,10 @@ public enum TaskMessageDecoder {
     public static func decode(properties: MessageProperties, body: [UInt8], maxMessageSize: Int,
                               maxDepth: Int = JSONReader.defaultMaxDepth) throws(MessageRejection) -> TaskMessage {
         let headers = properties.headers ?? JSONObject()
+        let fields = Fields(headers, label: "header")
         var context = Context(properties: properties)
-        var taskHeader: JSON? = nil
-        var compression: JSON? = nil
-        for m in headers.members {
-            switch m.key {
-            case "task": taskHeader = m.value
-            case "id": context.foundID = m.value.stringValue
-            case "compression": compression = m.value
-            default: break
-            }
-        }
-        if let taskHeader, !taskHeader.isNull {
+        context.foundID = fields.id?.stringValue
+        if let taskHeader = fields.task, !taskHeader.isNull {
             context.hasTaskHeader = true
             context.taskName = taskHeader.stringValue
         }
@@ -74,12 +66,13 @@ public enum TaskMessageDecoder {
         try checkContent(properties, context)
         // 3. Compression.
         var payload = body
-        if let compression, !compression.isNull {
+        if let compression = fields.compression, !compression.isNull {
             payload = try decompress(body, compression, maxMessageSize: maxMessageSize, context)
         }
         // 4–6.
         do {
-            return try parse(payload, headers: headers, properties: properties, maxDepth: maxDepth, context: &context)
+            return try parse(payload, headers: headers, fields: fields, properties: properties, maxDepth: maxDepth,
+                             context: &context)
         } catch let rejection as MessageRejection {
             throw rejection
         } catch let error as JSONError {
@@ -100,7 +93,7 @@ public enum TaskMessageDecoder {
     ]
 
     static func checkContent(_ properties: MessageProperties, _ context: Context) throws(MessageRejection) {
-        if let contentType = properties.contentType {
+        if let contentType = properties.contentType, contentType != "application/json" {
             var parts = contentType.split(separator: ";", omittingEmptySubsequences: false).makeIterator()
             let mime = trimmed(parts.next() ?? "").lowercased()
             if !mime.isEmpty && mime != "application/json" {
@@ -122,7 +115,8 @@ public enum TaskMessageDecoder {
                 }
             }
         }
-        if let encoding = properties.contentEncoding, !encoding.isEmpty, !isUTF8Name(encoding.lowercased()) {
+        if let encoding = properties.contentEncoding, !encoding.isEmpty, encoding != "utf-8",
+           !isUTF8Name(encoding.lowercased()) {
             throw context.reject(.contentDisallowed, .contentDisallowed(
                 "Refusing to deserialize content with encoding \(encoding) (only utf-8 is supported)"))
         }
@@ -165,8 +159,8 @@ public enum TaskMessageDecoder {
 
     // MARK: - Body
 
-    static func parse(_ payload: [UInt8], headers: JSONObject, properties: MessageProperties, maxDepth: Int,
-                      context: inout Context) throws -> TaskMessage {
+    static func parse(_ payload: [UInt8], headers: JSONObject, fields: Fields, properties: MessageProperties,
+                      maxDepth: Int, context: inout Context) throws -> TaskMessage {
         let first = payload.withUnsafeBytes { raw -> UInt8? in
             var r = JSONReader(raw, maxDepth: maxDepth)
             return r.peek()
@@ -200,7 +194,6 @@ public enum TaskMessageDecoder {
                 "message has no 'task' header and its body is not a protocol 1 task"))
         }
         let parts = try payload.withUnsafeBytes { raw in try arrayBody(raw, maxDepth: maxDepth, context: context) }
-        let fields = Fields(headers, label: "header")
         let embed = try embedValue(parts.embed, context: context)
         return try build(fields, protocolVersion: 2, body: payload, argsRange: parts.args, kwargsRange: parts.kwargs,
                          embed: embed, headers: headers, properties: properties, maxDepth: maxDepth, context: &context)
@@ -428,28 +421,33 @@ public enum TaskMessageDecoder {
         var argsrepr: JSON?, kwargsrepr: JSON?, origin: JSON?, shadow: JSON?
         var ignoreResult: JSON?, replacedTaskNesting: JSON?, stampedHeaders: JSON?, stamps: JSON?
 
+        var compression: JSON?
+
         init(_ object: JSONObject, label: String) {
             self.label = label
             for m in object.members {
-                switch m.key {
-                case "task": task = m.value
-                case "id": id = m.value
-                case "root_id": rootID = m.value
-                case "parent_id": parentID = m.value
-                case "group": group = m.value
-                case "group_index": groupIndex = m.value
-                case "eta": eta = m.value
-                case "expires": expires = m.value
-                case "retries": retries = m.value
-                case "timelimit": timelimit = m.value
-                case "argsrepr": argsrepr = m.value
-                case "kwargsrepr": kwargsrepr = m.value
-                case "origin": origin = m.value
-                case "shadow": shadow = m.value
-                case "ignore_result": ignoreResult = m.value
-                case "replaced_task_nesting": replacedTaskNesting = m.value
-                case "stamped_headers": stampedHeaders = m.value
-                case "stamps": stamps = m.value
+                // Bucket by length first: most keys are told apart without
+                // comparing a single byte.
+                let k = m.key
+                switch k.utf8.count {
+                case 2: if k == "id" { id = m.value }
+                case 3: if k == "eta" { eta = m.value }
+                case 4: if k == "task" { task = m.value }
+                case 5: if k == "group" { group = m.value }
+                case 6:
+                    if k == "origin" { origin = m.value } else if k == "shadow" { shadow = m.value }
+                    else if k == "stamps" { stamps = m.value }
+                case 7:
+                    if k == "root_id" { rootID = m.value } else if k == "expires" { expires = m.value }
+                    else if k == "retries" { retries = m.value }
+                case 8: if k == "argsrepr" { argsrepr = m.value }
+                case 9: if k == "parent_id" { parentID = m.value } else if k == "timelimit" { timelimit = m.value }
+                case 10: if k == "kwargsrepr" { kwargsrepr = m.value }
+                case 11:
+                    if k == "group_index" { groupIndex = m.value } else if k == "compression" { compression = m.value }
+                case 13: if k == "ignore_result" { ignoreResult = m.value }
+                case 15: if k == "stamped_headers" { stampedHeaders = m.value }
+                case 21: if k == "replaced_task_nesting" { replacedTaskNesting = m.value }
                 default: break
                 }
             }

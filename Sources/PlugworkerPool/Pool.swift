@@ -48,6 +48,9 @@ public final class Pool {
         var killedBy: Int32?
         /// Appended to the exit description (why the master killed it).
         var note: String?
+        /// Killed for misbehaving (a corrupt frame, a socket that failed):
+        /// counts as a crash even though the master sent the signal.
+        var faulted = false
         var lastUsed: UInt64 = 0
         var completed = 0
 
@@ -75,7 +78,9 @@ public final class Pool {
     /// Called with each new process socket, for the Hub to add to epoll
     /// (for reading). Set it before `start()`.
     public var onRegister: (Int32) -> Void = { _ in }
-    /// Called with a process socket just before the pool closes it.
+    /// Called with a process socket just before the pool closes it, and
+    /// with `zygote.controlSocket` when the zygote has gone (the pool then
+    /// stops the `Zygote`, which closes that socket).
     public var onUnregister: (Int32) -> Void = { _ in }
     /// False once replacements have stopped (too many crashes, or the
     /// zygote has gone). The worker keeps running with fewer processes.
@@ -110,6 +115,10 @@ public final class Pool {
         self.maxRestarts = maxRestarts ?? Self.defaultMaxRestarts(concurrency: concurrency)
         self.restartWindow = restartWindow
         self.logger = logger
+    }
+
+    deinit {
+        for fd in byFd.keys { close(fd) }
     }
 
     // MARK: State
@@ -181,7 +190,7 @@ public final class Pool {
     /// Lets the pool replace processes again after it stopped (after a
     /// reload, or once the crashing plugin has been fixed), and refills it.
     public func resumeRestarts() {
-        guard zygote.controlSocket >= 0 else { return }
+        guard zygote.controlSocket >= 0, !zygote.isClosed else { return }
         crashes.removeAll()
         healthy = true
         haltReason = nil
@@ -190,7 +199,7 @@ public final class Pool {
 
     /// Requests processes until `concurrency` are alive or on their way.
     func fillSlots() {
-        guard stopping == nil, healthy, zygote.controlSocket >= 0 else { return }
+        guard stopping == nil, healthy, zygote.controlSocket >= 0, !zygote.isClosed else { return }
         while activeCount < concurrency {
             var used = Set(pending.keys)
             for m in members.values where !m.retiring { used.insert(m.index) }
@@ -276,9 +285,8 @@ public final class Pool {
             }
         } catch {
             logger.error("\(m.name) (pid \(m.pid)) sent a corrupt frame: \(error); killing it")
-            m.note = "(killed after a corrupt frame)"
+            fault(m, "(killed after a corrupt frame)")
             closed = true
-            Glibc.kill(m.pid, SIGKILL)
         }
         if closed { disconnect(m) }
         return events
@@ -308,14 +316,16 @@ public final class Pool {
     }
 
     /// A process has ended: report its job lost, log, replace it.
-    func died(_ m: Member, status: ProcessExitStatus) -> [PoolEvent] {
+    func died(_ m: Member, status: ProcessExitStatus, withZygote: Bool = false) -> [PoolEvent] {
         // What it wrote before it died is still in the socket: a result
         // written just before a crash is a result, not a lost job.
         var events = m.fd >= 0 ? receive(m) : []
         disconnect(m)
         members[m.pid] = nil
-        let planned = m.retiring || stopping != nil || (m.killedBy != nil && status.signal == m.killedBy)
-        var description = "\(m.name) (pid \(m.pid)) \(status.description)"
+        let sentByMaster = m.killedBy != nil && status.signal == m.killedBy
+        let planned = (m.retiring || stopping != nil || sentByMaster) && !m.faulted
+        let how = withZygote ? "was killed with the zygote" : status.description(sentByMaster: sentByMaster)
+        var description = "\(m.name) (pid \(m.pid)) \(how)"
         if let note = m.note { description += " " + note }
         if let job = m.job {
             events.append(.lost(seq: job.seq, pid: m.pid, exception: TaskException(
@@ -326,11 +336,11 @@ public final class Pool {
         if planned {
             logger.debug("\(description)")
         } else {
-            var line = "Process '\(m.name)' pid:\(m.pid) \(status.description)"
+            var line = "Process '\(m.name)' pid:\(m.pid) \(how)"
             if let note = m.note { line += " " + note }
             if let job = m.job {
                 line += " while running \(job.taskName)[\(job.taskID)]"
-            } else if !m.ready {
+            } else if !m.ready && !withZygote {
                 line += " before it was ready (while loading plugins or in worker_process_init)"
             }
             logger.error("\(line)")
@@ -370,6 +380,8 @@ public final class Pool {
     /// The zygote has gone: every process goes with it.
     func zygoteGone() -> [PoolEvent] {
         var events: [PoolEvent] = []
+        if zygote.controlSocket >= 0 { onUnregister(zygote.controlSocket) }
+        zygote.stop()
         let how = zygote.exitStatus.map { " (\($0.description))" } ?? ""
         let reason = "the zygote (fork server) has exited\(how); its pool processes die with it and no new ones can be started"
         if stopping == nil {
@@ -377,9 +389,9 @@ public final class Pool {
             events.append(.restartsHalted(reason: reason))
         }
         pending.removeAll()
+        // They have the zygote as parent and SIGKILL as parent-death signal.
         for m in members.values.sorted(by: { $0.index < $1.index }) {
-            m.note = "(with the zygote)"
-            events += died(m, status: .signaled(signal: SIGKILL, coreDumped: false))
+            events += died(m, status: .signaled(signal: SIGKILL, coreDumped: false), withZygote: true)
         }
         return events
     }
@@ -390,6 +402,14 @@ public final class Pool {
         byFd[m.fd] = nil
         close(m.fd)
         m.fd = -1
+    }
+
+    /// Kills a misbehaving process; its death counts as a crash.
+    func fault(_ m: Member, _ note: String) {
+        m.note = note
+        m.faulted = true
+        m.killedBy = SIGKILL
+        Glibc.kill(m.pid, SIGKILL)
     }
 
     /// Asks a process to leave: it finishes its job, reads end of file and
@@ -422,10 +442,9 @@ public final class Pool {
                 return true
             }
             logger.error("cannot send job \(job.seq) to \(m.name) (pid \(m.pid)): \(System.errorText(error)); killing it")
-            m.note = "(killed after a failed write)"
             if sent > 0 { m.job = job } // half a frame: the process is lost, and the job with it
             disconnect(m)
-            Glibc.kill(m.pid, SIGKILL)
+            fault(m, "(killed after a failed write)")
             if sent > 0 { return true }
         }
         return false

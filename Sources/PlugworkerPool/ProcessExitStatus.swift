@@ -38,14 +38,23 @@ public enum ProcessExitStatus: Sendable, Equatable, CustomStringConvertible {
     /// What an operator reads in the log, in the manner of gunicorn's arbiter:
     /// `exited with code 1`, `exited on signal 11 (SIGSEGV) (core dumped)`,
     /// `exited on signal 9 (SIGKILL) — perhaps out of memory?`.
-    public var description: String {
+    public var description: String { description(sentByMaster: false) }
+
+    /// As `description`; for a signal the master sent itself (a hard time
+    /// limit, a cold shutdown) it says so instead of guessing at the cause:
+    /// `exited on signal 9 (SIGKILL), sent by the master`.
+    public func description(sentByMaster: Bool) -> String {
         switch self {
         case .exited(let code):
             return "exited with code \(code)"
         case .signaled(let sig, let core):
             var text = "exited on \(Self.signalText(sig))"
             if core { text += " (core dumped)" }
-            if sig == SIGKILL { text += " — perhaps out of memory?" }
+            if sentByMaster {
+                text += ", sent by the master"
+            } else if sig == SIGKILL {
+                text += " — perhaps out of memory?"
+            }
             return text
         }
     }

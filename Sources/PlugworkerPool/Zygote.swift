@@ -34,6 +34,8 @@ public final class Zygote {
     var unsent: [Int32] = []
     /// The zygote's exit status, once reaped.
     public private(set) var exitStatus: ProcessExitStatus?
+    /// The control socket has reached end of file.
+    public private(set) var isClosed = false
 
     init(pid: pid_t, controlSocket: Int32) {
         self.pid = pid
@@ -74,7 +76,7 @@ public final class Zygote {
     /// Returns false if the zygote is gone.
     @discardableResult
     public func requestSpawn(index: Int) -> Bool {
-        guard controlSocket >= 0 else { return false }
+        guard controlSocket >= 0, !isClosed else { return false }
         unsent.append(Int32(index))
         return flush()
     }
@@ -96,11 +98,12 @@ public final class Zygote {
     }
 
     /// Reads everything the zygote has sent, without blocking. A `.closed`
-    /// event means the zygote is gone (and has been reaped); the control
-    /// socket is closed then, so unregister it from epoll first if needed
-    /// (epoll drops a closed descriptor by itself).
+    /// event (once) means the zygote is gone: the control socket stays at
+    /// end of file, so unregister it from epoll and call `stop()` (which
+    /// closes it and reaps the zygote). `Pool.handleZygoteEvents()` does
+    /// both, through its `onUnregister`.
     public func readEvents() -> [ZygoteEvent] {
-        guard controlSocket >= 0 else { return [] }
+        guard controlSocket >= 0, !isClosed else { return [] }
         var events: [ZygoteEvent] = []
         var buffer = [UInt8](repeating: 0, count: 64)
         while true {
@@ -109,9 +112,8 @@ public final class Zygote {
             if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { break }
             if n <= 0 {
                 // End of file or a reset: the zygote has gone.
+                isClosed = true
                 events.append(.closed)
-                close(controlSocket)
-                controlSocket = -1
                 reap(wait: true)
                 return events
             }
@@ -121,6 +123,11 @@ public final class Zygote {
                 if fd >= 0 {
                     events.append(.spawned(index: Int(message!.a), pid: message!.b, fd: fd, number: Int(message!.c)))
                     fd = -1
+                } else {
+                    // The descriptor did not come through: the process is
+                    // unreachable (it exits when the zygote does).
+                    kill(message!.b, SIGKILL)
+                    events.append(.spawnFailed(index: Int(message!.a), errno: EPROTO))
                 }
             case .spawnFailed?:
                 events.append(.spawnFailed(index: Int(message!.a), errno: message!.b))

@@ -333,10 +333,8 @@ final class Consumer {
                 lost(request, pid: pid, exception: exception)
             case .processReady, .progress:
                 break
-            case .processExited(let pid, let description):
-                logger.warning("Pool process \(pid) \(description)")
-            case .restartsHalted(let reason):
-                logger.error("Pool: \(reason)")
+            case .processExited, .restartsHalted:
+                break  // the pool logs these itself
             }
         }
         dispatchReady()
