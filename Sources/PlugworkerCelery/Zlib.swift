@@ -16,19 +16,23 @@ public enum Zlib {
     /// `.tooLarge` after at most `limit + 1` bytes of output were made.
     /// Bytes after the end of the stream are ignored, as Python does.
     public static func inflate(_ input: [UInt8], limit: Int) throws(InflateError) -> [UInt8] {
-        let limit = max(limit, 0)
-        var stream = z_stream()
+        let limit = min(max(limit, 0), Int.max - 1)
+        // zlib remembers the stream's address, so it must not move: keep
+        // it on the heap rather than in a Swift variable.
+        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+        stream.initialize(to: z_stream())
+        defer { stream.deallocate() }
         // 15 + 32: the largest window, and detect a zlib or gzip header.
-        guard inflateInit2_(&stream, 15 + 32, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+        guard inflateInit2_(stream, 15 + 32, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             throw .corrupt("zlib could not be initialised")
         }
-        defer { inflateEnd(&stream) }
+        defer { inflateEnd(stream) }
 
         var out = [UInt8](repeating: 0, count: min(limit + 1, max(4096, input.count * 4)))
         var produced = 0
         let outcome: InflateError? = input.withUnsafeBufferPointer { inp -> InflateError? in
-            stream.next_in = UnsafeMutablePointer(mutating: inp.baseAddress)
-            stream.avail_in = UInt32(clamping: inp.count)
+            stream.pointee.next_in = UnsafeMutablePointer(mutating: inp.baseAddress)
+            stream.pointee.avail_in = UInt32(clamping: inp.count)
             while true {
                 if produced == out.count {
                     if out.count > limit { return .tooLarge(limit: limit) }
@@ -36,11 +40,11 @@ public enum Zlib {
                     out.append(contentsOf: repeatElement(0, count: grown - out.count))
                 }
                 let rc: Int32 = out.withUnsafeMutableBufferPointer { ob in
-                    stream.next_out = ob.baseAddress! + produced
-                    stream.avail_out = UInt32(clamping: ob.count - produced)
-                    let before = Int(stream.avail_out)
-                    let rc = CZlib.inflate(&stream, Z_NO_FLUSH)
-                    produced += before - Int(stream.avail_out)
+                    stream.pointee.next_out = ob.baseAddress! + produced
+                    stream.pointee.avail_out = UInt32(clamping: ob.count - produced)
+                    let before = Int(stream.pointee.avail_out)
+                    let rc = CZlib.inflate(stream, Z_NO_FLUSH)
+                    produced += before - Int(stream.pointee.avail_out)
                     return rc
                 }
                 if produced > limit { return .tooLarge(limit: limit) }
@@ -53,7 +57,7 @@ public enum Zlib {
                     // There was room for output, so the input ran out.
                     return .corrupt("incomplete or truncated stream")
                 default:
-                    let why = stream.msg.map { String(cString: $0) } ?? "error \(rc)"
+                    let why = stream.pointee.msg.map { String(cString: $0) } ?? "error \(rc)"
                     return .corrupt(why)
                 }
             }

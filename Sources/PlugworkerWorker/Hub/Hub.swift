@@ -10,13 +10,16 @@ import Logging
 ///
 /// Each turn: run the "before poll" callbacks (the consumer drains what
 /// rabbitmq-c has already buffered there — a socket that is not readable may
-/// still have whole messages waiting in the library), fire due timers, then
-/// block in epoll until a descriptor is ready or the next timer is due, and
-/// call the handlers of ready descriptors. Handlers never block.
+/// still have whole messages waiting in the library), fire due timers, arm
+/// the timerfd for the next one, then block in epoll until a descriptor is
+/// ready (the timerfd included), and call the handlers of ready descriptors.
+/// Handlers never block.
 public final class Hub {
     public typealias Handler = (_ events: UInt32) -> Void
 
     let epfd: Int32
+    let timerFD: Int32
+    var armedDeadline: Double?
     var handlers: [Int32: Handler] = [:]
     public let timer = Timer()
     var beforePoll: [() -> Bool] = []
@@ -28,9 +31,33 @@ public final class Hub {
         self.logger = logger
         epfd = pws_epoll_create()
         if epfd < 0 { throw SystemCallError(call: "epoll_create1") }
+        timerFD = pws_timerfd_create()
+        if timerFD < 0 { throw SystemCallError(call: "timerfd_create") }
+        try add(timerFD) { [unowned self] _ in
+            _ = pws_timerfd_read(self.timerFD)
+            self.armedDeadline = nil
+        }
     }
 
-    deinit { close(epfd) }
+    deinit {
+        close(timerFD)
+        close(epfd)
+    }
+
+    /// Arms the timerfd for the next timer entry (if it changed).
+    func armTimer() {
+        guard let wait = timer.timeUntilNext() else {
+            if armedDeadline != nil {
+                _ = pws_timerfd_set(timerFD, 0, 0)
+                armedDeadline = nil
+            }
+            return
+        }
+        let deadline = Timer.now() + wait
+        if let armed = armedDeadline, abs(armed - deadline) < 0.0005 { return }
+        _ = pws_timerfd_set(timerFD, max(wait, 0.000_001), 0)
+        armedDeadline = deadline
+    }
 
     /// Watches `fd` for readability (and `writable` if asked), calling
     /// `handler` with the epoll event bits.
@@ -81,14 +108,8 @@ public final class Hub {
             for work in beforePoll where work() { busy = true }
             timer.fireDue()
             if stopRequested { break }
-            let timeout: Int32
-            if busy {
-                timeout = 0
-            } else if let next = timer.timeUntilNext() {
-                timeout = Int32(min(next * 1000, 60_000).rounded(.up))
-            } else {
-                timeout = 60_000
-            }
+            armTimer()
+            let timeout: Int32 = busy ? 0 : -1
             let n = events.withUnsafeMutableBufferPointer { pws_epoll_wait(epfd, $0.baseAddress, 64, timeout) }
             if n < 0 {
                 if errno == EINTR { continue }
