@@ -111,7 +111,8 @@ let package = Package(
         ),
         .testTarget(
             name: "PlugworkerCeleryTests",
-            dependencies: ["PlugworkerCelery", "PlugworkerBroker", "PlugworkerCore"]
+            dependencies: ["PlugworkerCelery", "PlugworkerBroker", "PlugworkerCore"],
+            exclude: ["Vectors"]
         ),
         .testTarget(
             name: "PlugworkerPoolTests",

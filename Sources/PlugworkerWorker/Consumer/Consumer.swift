@@ -212,7 +212,7 @@ final class Consumer {
             registry.send(.taskUnknown, SignalPayload(sender: options.nodeName.name, pid: getpid(), taskID: message.id, taskName: message.taskName))
             reject(d, requeue: false)
             publishFailure(to: message.replyTo, taskID: message.id, correlationID: message.correlationID,
-                           exception: TaskException(type: "NotRegistered", module: "celery.exceptions", message: message.taskName))
+                           exception: .notRegistered(message.taskName))
             return
         }
         let argumentError = message.withArguments { strategy.task.checkArguments(args: $0, kwargs: $1) }
