@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # scripts/run.sh — set up (scripts/setup.sh), then run plugworker on ./Plugins.
 #
-# Arguments are passed on to the worker once it exists. Environment: see
-# scripts/setup.sh (PLUGWORKER_NO_BROKER, SWIFT_BUILD_FLAGS).
+# Arguments are passed on to the worker (e.g. -c 4 -Q celery,images -l debug).
+# Environment: see scripts/setup.sh (PLUGWORKER_NO_BROKER, SWIFT_BUILD_FLAGS);
+# the broker URL comes from CELERY_BROKER_URL or --broker.
 
 set -euo pipefail
 
@@ -13,8 +14,4 @@ pw_setup
 
 plugworker="$(pw_bin_path)/plugworker"
 
-# The AMQP worker does not exist yet. When it lands, replace the two lines
-# below with this one:
-#   exec "$plugworker" --plugins ./Plugins "$@"
-"$plugworker" check ./Plugins
-echo "run.sh: plugins OK; the AMQP worker (\`plugworker --plugins ./Plugins\`) arrives with the worker issue, so nothing runs yet."
+exec "$plugworker" --plugins ./Plugins "$@"
