@@ -24,6 +24,14 @@ public struct CeleryLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
+    /// When true, lines below WARNING are collected and written by
+    /// `flush()` (the worker's Hub calls it once per loop turn) or when 64 KiB
+    /// have gathered: at thousands of tasks a second, one write per line is
+    /// a measurable share of the master's time. Warnings and errors flush at
+    /// once, after what was buffered, so the order of lines is kept.
+    nonisolated(unsafe) public static var buffered = false
+    nonisolated(unsafe) static var buffer: [UInt8] = []
+
     public func log(event: LogEvent) {
         var line = "[\(Self.timestamp()): \(Self.name(event.level))/\(Self.processName)] \(event.message)"
         let merged = metadata.merging(event.metadata ?? [:]) { $1 }
@@ -31,8 +39,25 @@ public struct CeleryLogHandler: LogHandler {
             line += " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         }
         line += "\n"
-        var text = line
-        text.withUTF8 { buf in _ = write(2, buf.baseAddress, buf.count) }
+        Self.buffer.append(contentsOf: line.utf8)
+        if !Self.buffered || event.level >= .warning || Self.buffer.count >= 65536 { Self.flush() }
+    }
+
+    /// Writes out buffered lines.
+    public static func flush() {
+        guard !buffer.isEmpty else { return }
+        buffer.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = write(2, raw.baseAddress! + offset, raw.count - offset)
+                if n <= 0 {
+                    if n < 0 && errno == EINTR { continue }
+                    break
+                }
+                offset += n
+            }
+        }
+        buffer.removeAll(keepingCapacity: true)
     }
 
     static func name(_ level: Logger.Level) -> String {
@@ -45,18 +70,26 @@ public struct CeleryLogHandler: LogHandler {
         }
     }
 
-    /// Local time as `2026-11-21 13:14:14,123`.
+    nonisolated(unsafe) static var cachedSecond = -1
+    nonisolated(unsafe) static var cachedPrefix = ""
+
+    /// Local time as `2026-11-21 13:14:14,123` (the date and time part is
+    /// formatted once per second).
     static func timestamp() -> String {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
-        var t = ts.tv_sec
-        var tm = tm()
-        localtime_r(&t, &tm)
         func pad(_ v: Int32, _ w: Int) -> String {
             let s = String(v)
             return String(repeating: "0", count: max(0, w - s.count)) + s
         }
-        return "\(tm.tm_year + 1900)-\(pad(tm.tm_mon + 1, 2))-\(pad(tm.tm_mday, 2)) \(pad(tm.tm_hour, 2)):\(pad(tm.tm_min, 2)):\(pad(tm.tm_sec, 2)),\(pad(Int32(ts.tv_nsec / 1_000_000), 3))"
+        if ts.tv_sec != cachedSecond {
+            var t = ts.tv_sec
+            var tm = tm()
+            localtime_r(&t, &tm)
+            cachedSecond = ts.tv_sec
+            cachedPrefix = "\(tm.tm_year + 1900)-\(pad(tm.tm_mon + 1, 2))-\(pad(tm.tm_mday, 2)) \(pad(tm.tm_hour, 2)):\(pad(tm.tm_min, 2)):\(pad(tm.tm_sec, 2)),"
+        }
+        return cachedPrefix + pad(Int32(ts.tv_nsec / 1_000_000), 3)
     }
 
     /// Parses Celery's `-l` levels (`debug`, `info`, `warning`, `error`,

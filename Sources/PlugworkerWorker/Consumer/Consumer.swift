@@ -36,6 +36,8 @@ final class Consumer {
     var registeredFD: Int32 = -1
     var reconnectAttempt = 0
     var heartbeatEntry: Timer.Entry?
+    /// Acks collected during a Hub turn, sent at its end.
+    var acks = AckBatcher()
     /// Messages published while the connection was down (results only).
     var outbox: [(exchange: String, routingKey: String, properties: MessageProperties, body: [UInt8])] = []
     static let outboxLimit = 10_000
@@ -74,6 +76,10 @@ final class Consumer {
     func start() {
         connect()
         hub.onBeforePoll { [unowned self] in self.drain() }
+        hub.onBeforePoll { [unowned self] in
+            self.flushAcks()
+            return false
+        }
     }
 
     func connect() {
@@ -90,6 +96,7 @@ final class Consumer {
         }
         generation += 1
         connection = conn
+        acks.reset()
         reconnectAttempt = 0
         logger.info("Connected to \(url.masked)")
         do {
@@ -150,6 +157,7 @@ final class Consumer {
         registeredFD = -1
         conn.abandon()
         connection = nil
+        acks.reset()
         heartbeatEntry?.cancel()
         // Reserved and held messages belong to the old connection: the
         // broker requeues them; they must not run from here.
@@ -200,6 +208,7 @@ final class Consumer {
     // MARK: Receipt (celery-wire §1.7)
 
     func receive(_ d: Delivery) {
+        acks.delivered(d.deliveryTag)
         let message: TaskMessage
         do {
             message = try TaskMessageDecoder.decode(d, maxMessageSize: options.maxMessageSize)
@@ -406,30 +415,43 @@ final class Consumer {
 
     // MARK: Acknowledgement and publishing
 
+    /// Acknowledges at the end of this Hub turn (see AckBatcher).
     func ack(_ request: Request) {
-        guard !request.acknowledged, request.generation == generation, let conn = connection else { return }
+        guard !request.acknowledged, request.generation == generation, connection != nil else { return }
         request.acknowledged = true
+        acks.ack(request.deliveryTag)
+    }
+
+    /// Sends the acks collected this turn.
+    func flushAcks() {
+        guard let conn = connection, acks.pending > 0 else { return }
         do {
-            try conn.basicAck(deliveryTag: request.deliveryTag)
+            for a in acks.flush() {
+                switch a {
+                case .multiple(let tag): try conn.basicAck(deliveryTag: tag, multiple: true)
+                case .single(let tag): try conn.basicAck(deliveryTag: tag, multiple: false)
+                }
+            }
         } catch {
             connectionLost(error)
         }
     }
 
     func rejectRequest(_ request: Request, requeue: Bool) {
-        guard !request.acknowledged, request.generation == generation, let conn = connection else { return }
+        guard !request.acknowledged, request.generation == generation else { return }
         request.acknowledged = true
-        do {
-            try conn.basicReject(deliveryTag: request.deliveryTag, requeue: requeue)
-        } catch {
-            connectionLost(error)
-        }
+        reject(tag: request.deliveryTag, requeue: requeue)
     }
 
     func reject(_ d: Delivery, requeue: Bool) {
+        reject(tag: d.deliveryTag, requeue: requeue)
+    }
+
+    func reject(tag: UInt64, requeue: Bool) {
         guard let conn = connection else { return }
+        acks.settle(tag)
         do {
-            try conn.basicReject(deliveryTag: d.deliveryTag, requeue: requeue)
+            try conn.basicReject(deliveryTag: tag, requeue: requeue)
         } catch {
             connectionLost(error)
         }
@@ -477,6 +499,7 @@ final class Consumer {
         guard !isStopping else { return }
         isStopping = true
         guard let conn = connection else { return }
+        flushAcks()
         for tag in consumerTags { try? conn.basicCancel(consumerTag: tag) }
         consumerTags = []
         var given = 0
@@ -496,6 +519,7 @@ final class Consumer {
     /// Closes the connection (after a warm shutdown finished, or cold).
     func close() {
         heartbeatEntry?.cancel()
+        flushAcks()
         guard let conn = connection else { return }
         hub.remove(registeredFD)
         registeredFD = -1

@@ -73,7 +73,14 @@ public final class Worker {
             self.registry.send(.workerReady, SignalPayload(sender: self.options.nodeName.name, pid: getpid()))
         }
         consumer.start()
+        CeleryLogHandler.buffered = true
+        hub.onBeforePoll {
+            CeleryLogHandler.flush()
+            return false
+        }
         hub.run()
+        CeleryLogHandler.flush()
+        CeleryLogHandler.buffered = false
 
         registry.send(.workerShutdown, SignalPayload(sender: options.nodeName.name, pid: getpid()))
         return ExitStatus.ok
