@@ -41,7 +41,11 @@ public final class Pool {
         var fd: Int32
         var reader = FrameReader()
         var ready = false
-        var job: PoolJob?
+        /// Jobs sent to it, in order: the first is running (or about to),
+        /// the others wait in its socket (pipelining, see `dispatch`).
+        var jobs: [PoolJob] = []
+        /// The job it is running.
+        var job: PoolJob? { jobs.first }
         var retiring = false
         /// The signal `kill(pid:signal:)` sent, so that dying of it counts
         /// as asked for, not as a crash.
@@ -127,6 +131,8 @@ public final class Pool {
     public var idleCount: Int { members.values.reduce(0) { $0 + (isIdle($1) ? 1 : 0) } }
     /// Processes running a job.
     public var busyCount: Int { members.values.reduce(0) { $0 + ($1.job != nil ? 1 : 0) } }
+    /// Jobs sent to processes and not finished (running or queued).
+    public var outstandingJobs: Int { members.values.reduce(0) { $0 + $1.jobs.count } }
     /// Every process the pool knows of (alive, or exited but not yet reported).
     public var processes: [PoolProcessInfo] {
         members.values.sorted { $0.index < $1.index || ($0.index == $1.index && $0.pid < $1.pid) }.map {
@@ -304,7 +310,7 @@ public final class Pool {
                 logger.warning("\(m.name) (pid \(m.pid)) sent a result for job \(seq), which it was not running; ignored")
                 return
             }
-            m.job = nil
+            m.jobs.removeFirst()
             m.completed += 1
             events.append(.completed(seq: seq, outcome: outcome, runtime: runtime, pid: m.pid))
         case .progress(let seq, let current, let total):
@@ -331,6 +337,11 @@ public final class Pool {
             events.append(.lost(seq: job.seq, pid: m.pid, exception: TaskException(
                 type: "WorkerLostError", module: "billiard.exceptions",
                 message: "Worker exited prematurely: \(status.humanStatus) Job: \(job.seq).")))
+        }
+        // A process writes each result before it reads the next job, so the
+        // jobs queued behind the one it was running never started.
+        if m.jobs.count > 1 {
+            events.append(.unstarted(seqs: m.jobs.dropFirst().map(\.seq), pid: m.pid))
         }
         events.append(.processExited(pid: m.pid, description: description))
         if planned {
@@ -425,29 +436,49 @@ public final class Pool {
     // MARK: Jobs
 
     /// Hands `job` to an idle process (the one idle longest) and returns
-    /// true; false if no process is idle (or the pool is shutting down). A
-    /// process whose socket refuses the job is killed and the next one
-    /// tried. Once accepted, the job comes back as `.completed`, or `.lost`
-    /// if its process dies.
-    public func dispatch(_ job: PoolJob) -> Bool {
+    /// true; false if no process can take it (or the pool is shutting down).
+    /// A process whose socket refuses the job is killed and the next one
+    /// tried. Once accepted, the job comes back as `.completed`, `.lost` if
+    /// its process dies while running it, or `.unstarted` if its process
+    /// dies before starting it.
+    ///
+    /// - Parameter pipelineDepth: with more than 1, a busy process with fewer
+    ///   than this many jobs may take it too, queued in its socket. For short
+    ///   tasks this saves a wake-up of the process per task (the cost that
+    ///   dominates on a small machine); for long ones it would make a task
+    ///   wait behind another, so the caller passes 1 for them.
+    public func dispatch(_ job: PoolJob, pipelineDepth: Int = 1) -> Bool {
         guard stopping == nil else { return false }
         var bytes: [UInt8]?
-        while let m = members.values.filter(isIdle).min(by: { $0.lastUsed < $1.lastUsed }) {
+        while let m = members.values.filter(isIdle).min(by: { $0.lastUsed < $1.lastUsed })
+                ?? (pipelineDepth > 1 ? queueable(depth: pipelineDepth) : nil) {
             if bytes == nil { bytes = PoolFrame.task(job).encoded() }
             let (sent, error) = System.sendAll(m.fd, bytes!)
             useCounter += 1
             m.lastUsed = useCounter
             if error == 0 {
-                m.job = job
+                m.jobs.append(job)
                 return true
             }
             logger.error("cannot send job \(job.seq) to \(m.name) (pid \(m.pid)): \(System.errorText(error)); killing it")
-            if sent > 0 { m.job = job } // half a frame: the process is lost, and the job with it
+            if sent > 0 { m.jobs.append(job) } // half a frame: the process is lost, and the job with it
             disconnect(m)
             fault(m, "(killed after a failed write)")
             if sent > 0 { return true }
         }
         return false
+    }
+
+    /// The busy process with the fewest jobs, if it has fewer than `depth`.
+    func queueable(depth: Int) -> Member? {
+        members.values
+            .filter { $0.ready && !$0.retiring && $0.fd >= 0 && $0.jobs.count < depth }
+            .min { ($0.jobs.count, $0.lastUsed) < ($1.jobs.count, $1.lastUsed) }
+    }
+
+    /// Whether `dispatch(_:pipelineDepth:)` would find a process.
+    public func canDispatch(pipelineDepth: Int = 1) -> Bool {
+        stopping == nil && (idleCount > 0 || (pipelineDepth > 1 && queueable(depth: pipelineDepth) != nil))
     }
 
     /// Sends `signal` to process `pid` (hard time limit: SIGKILL; revoke

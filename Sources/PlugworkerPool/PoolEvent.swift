@@ -16,6 +16,9 @@ public enum PoolEvent: Sendable, Equatable {
     /// killed the process itself (hard time limit, terminate) knows better
     /// and may report its own exception instead.
     case lost(seq: UInt64, pid: Int32, exception: TaskException)
+    /// Jobs queued to a process that died before it started them: they
+    /// did not run, and can go to another process.
+    case unstarted(seqs: [UInt64], pid: Int32)
     /// Process `pid` has ended; `description` says how, for the log
     /// (`ForkPoolWorker-3 (pid 4242) exited on signal 9 (SIGKILL) — perhaps
     /// out of memory?`). Already logged by the pool.

@@ -289,8 +289,9 @@ final class Consumer {
 
     /// Starts ready requests while pool processes are idle.
     func dispatchReady() {
-        while readyHead < ready.count, pool.idleCount > 0, !isStopping {
+        while readyHead < ready.count, !isStopping {
             let request = ready[readyHead]
+            guard pool.canDispatch(pipelineDepth: request.strategy.pipelineDepth) else { break }
             readyHead += 1
             start(request)
         }
@@ -315,7 +316,7 @@ final class Consumer {
                           softTimeLimit: m.timeLimit.soft ?? request.strategy.softTimeLimit ?? 0,
                           hardTimeLimit: m.timeLimit.hard ?? request.strategy.hardTimeLimit ?? 0,
                           hostname: options.nodeName.name)
-        guard pool.dispatch(job) else {
+        guard pool.dispatch(job, pipelineDepth: request.strategy.pipelineDepth) else {
             readyHead -= 1  // put it back at the head
             ready[readyHead] = request
             return
@@ -340,6 +341,10 @@ final class Consumer {
             case .lost(let seq, let pid, let exception):
                 guard let request = active.removeValue(forKey: seq) else { continue }
                 lost(request, pid: pid, exception: exception)
+            case .unstarted(let seqs, let pid):
+                let back = seqs.compactMap { active.removeValue(forKey: $0) }
+                logger.warning("\(back.count) task\(back.count == 1 ? "" : "s") queued to pool process \(pid) never started; running them elsewhere")
+                ready.insert(contentsOf: back, at: readyHead)
             case .processReady, .progress:
                 break
             case .processExited, .restartsHalted:
@@ -352,6 +357,7 @@ final class Consumer {
     func finish(_ request: Request, outcome: TaskOutcome, runtime: Double) {
         let m = request.message
         totals[m.taskName, default: 0] += 1
+        request.strategy.observe(runtime: runtime)
         switch outcome {
         case .success(let result):
             logger.info("Task \(request.label) succeeded in \(Self.seconds(runtime)): \(String(decoding: result.prefix(1024), as: UTF8.self))")
