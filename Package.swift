@@ -103,7 +103,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PlugworkerCoreTests",
-            dependencies: ["PlugworkerCore", "CPlugworker"]
+            dependencies: ["PlugworkerCore", "CPlugworker", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "PlugworkerBrokerTests",

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 @testable import PlugworkerCore
 
 /// Builds the test plugins once per test run and says where they are.
@@ -42,7 +43,10 @@ enum Fixtures {
 
     /// A registry and loader searching `dirs`.
     static func loader(_ dirs: [String] = [fixturesDir], allowInsecure: Bool = false) -> PluginLoader {
-        PluginLoader(registry: Registry(), searchPaths: dirs, allowInsecure: allowInsecure)
+        // Refusals are what these tests expect; they are asserted, not logged.
+        var logger = Logger(label: "plugworker.loader.test")
+        logger.logLevel = .critical
+        return PluginLoader(registry: Registry(), searchPaths: dirs, allowInsecure: allowInsecure, logger: logger)
     }
 
     /// A loader with the example plugins loaded.
