@@ -19,14 +19,16 @@ import PlugworkerCore
 ///   while the socket is not readable; an RPC (`basicQos`, a declare) can
 ///   also park deliveries in its frame queue. `hasBufferedData` tells whether
 ///   anything is left; block in epoll only when it is false.
-/// - **Heartbeats**: rabbitmq-c sends its heartbeat frames only from inside
-///   its own calls that read (`nextEvent`, RPC methods), and only once a full
-///   `negotiatedHeartbeat` interval has passed without sending anything. The
-///   broker drops a connection it has not heard from for two intervals.
-///   So the loop must call `nextEvent(timeout: 0)` at least every
-///   `negotiatedHeartbeat / 2` seconds, even when idle: wake epoll with a
-///   timeout (or a timerfd) of half the heartbeat. Publishing or acking does
-///   not count: those calls never send heartbeats.
+/// - **Heartbeats**: rabbitmq-c has no timer of its own. It sends a
+///   heartbeat frame only from inside a call that reads (`nextEvent`, an
+///   RPC method), and only when nothing at all was sent for a full
+///   `negotiatedHeartbeat` interval (publishes and acks count as traffic,
+///   but an idle worker sends none). RabbitMQ drops a connection it has not
+///   heard from for about two intervals. So the loop must call
+///   `nextEvent(timeout: 0)` at least every `negotiatedHeartbeat / 2`
+///   seconds, even when idle: wake epoll with a timeout (or a timerfd) of
+///   half the heartbeat. A Hub that blocks in epoll without a timeout loses
+///   the connection after about two heartbeat intervals of quiet.
 /// - Missing broker heartbeats are only noticed by calls that wait
 ///   (`nextEvent` with a timeout, RPCs): with `timeout: 0` rabbitmq-c never
 ///   declares a heartbeat timeout. A dead peer still shows up as a socket
@@ -220,22 +222,25 @@ public final class AMQPConnection {
     }
 
     private func configureTLS(_ socket: OpaquePointer) throws(BrokerError) {
-        let caFile: String
-        if let given = tls.caFile {
-            caFile = given
-        } else if let system = TLSOptions.systemCAFiles.first(where: { access($0, R_OK) == 0 }) {
-            caFile = system
-        } else {
-            throw BrokerError(.tls, "no CA certificates to verify \(url.masked) with",
-                              detail: "none of \(TLSOptions.systemCAFiles.joined(separator: ", ")) is readable",
-                              hint: "install ca-certificates, or pass the CA file that signed the broker's certificate")
+        // rabbitmq-c 0.11 does not load OpenSSL's default trust store: a CA
+        // file is needed to verify the peer.
+        var caFile = tls.caFile
+        if caFile == nil && tls.verifyPeer {
+            caFile = TLSOptions.systemCAFiles.first(where: { access($0, R_OK) == 0 })
+            if caFile == nil {
+                throw BrokerError(.tls, "no CA certificates to verify \(url.masked) with",
+                                  detail: "none of \(TLSOptions.systemCAFiles.joined(separator: ", ")) is readable",
+                                  hint: "install ca-certificates, or pass the CA file that signed the broker's certificate")
+            }
         }
-        let rc = amqp_ssl_socket_set_cacert(socket, caFile)
-        guard rc == AMQP_STATUS_OK.rawValue else {
-            throw BrokerError(.tls, "cannot load CA file \"\(caFile)\" for \(url.masked)",
-                              detail: "rabbitmq-c: \(libraryErrorString(rc))",
-                              hint: "the CA file must exist, be readable and hold PEM certificates",
-                              libraryStatus: rc)
+        if let caFile {
+            let rc = amqp_ssl_socket_set_cacert(socket, caFile)
+            guard rc == AMQP_STATUS_OK.rawValue else {
+                throw BrokerError(.tls, "cannot load CA file \"\(caFile)\" for \(url.masked)",
+                                  detail: "rabbitmq-c: \(libraryErrorString(rc))",
+                                  hint: "the CA file must exist, be readable and hold PEM certificates",
+                                  libraryStatus: rc)
+            }
         }
         if let cert = tls.certificateFile {
             guard let key = tls.keyFile else {
