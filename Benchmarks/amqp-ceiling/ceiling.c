@@ -193,7 +193,12 @@ int main(int argc, char **argv) {
     if (count <= 0 || prefetch < 0 || prefetch > 65535) usage();
 
     struct amqp_connection_info info;
-    char *url_copy = strdup(url);
+    /* kombu writes the default vhost as a second slash ("...:5672//"),
+     * which amqp_parse_url refuses: spell it "/%2F" for it instead. */
+    size_t len = strlen(url);
+    char *url_copy = malloc(len + 3);
+    strcpy(url_copy, url);
+    if (len >= 2 && strcmp(url + len - 2, "//") == 0) strcpy(url_copy + len - 1, "%2F");
     amqp_default_connection_info(&info);
     int status = amqp_parse_url(url_copy, &info);
     if (status != AMQP_STATUS_OK) die("--url", amqp_error_string2(status));
