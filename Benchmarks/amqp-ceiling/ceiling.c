@@ -71,7 +71,7 @@ static double now(void) {
 static void usage(void) {
     fprintf(stderr,
             "usage: ceiling [--url URL] [--queue NAME] [--count N] [--prefetch N] [--size BYTES]\n"
-            "               [--publish | --publish-only | --consume-only] [--delete]\n"
+            "               [--publish | --publish-only | --consume-only] [--delete] [--global-qos]\n"
             "  defaults: --url amqp://guest:guest@localhost:5672/ --queue plugworker.ceiling\n"
             "            --count 20000 --prefetch 8 --size 300 --publish\n");
     exit(2);
@@ -120,6 +120,11 @@ static void publish(amqp_connection_state_t conn, const char *queue, long count,
     free(body);
 }
 
+/* basic.qos global flag: 1 (--global-qos) limits the channel, as Celery
+ * workers do on classic queues; 0 limits the consumer. RabbitMQ does more
+ * work per delivery for a channel-wide limit. */
+static int global_qos = 0;
+
 static void consume(amqp_connection_state_t conn, const char *queue, long count, int prefetch) {
     uint32_t ready = declare(conn, queue);
     if (ready < (uint32_t)count) {
@@ -128,7 +133,7 @@ static void consume(amqp_connection_state_t conn, const char *queue, long count,
         count = ready;
     }
     if (count == 0) die("consume", "nothing to consume");
-    amqp_basic_qos(conn, 1, 0, (uint16_t)prefetch, 0);
+    amqp_basic_qos(conn, 1, 0, (uint16_t)prefetch, (amqp_boolean_t)global_qos);
     check_reply(amqp_get_rpc_reply(conn), "basic.qos");
 
     double t0 = now();
@@ -164,8 +169,8 @@ static void consume(amqp_connection_state_t conn, const char *queue, long count,
     check_reply(amqp_get_rpc_reply(conn), "basic.cancel");
     double dt = now() - t0;
     amqp_bytes_free(tag);
-    printf("consume+ack: %ld msgs in %.3f s = %.0f msg/s (prefetch %d, %.1f MB)\n", received, dt,
-           (double)received / dt, prefetch, (double)bytes / 1e6);
+    printf("consume+ack: %ld msgs in %.3f s = %.0f msg/s (prefetch %d%s, %.1f MB)\n", received, dt,
+           (double)received / dt, prefetch, global_qos ? " global" : "", (double)bytes / 1e6);
 }
 
 int main(int argc, char **argv) {
@@ -188,6 +193,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--publish-only")) do_publish = 1, do_consume = 0;
         else if (!strcmp(a, "--consume-only")) do_publish = 0, do_consume = 1;
         else if (!strcmp(a, "--delete")) do_delete = 1;
+        else if (!strcmp(a, "--global-qos")) global_qos = 1;
         else usage();
     }
     if (count <= 0 || prefetch < 0 || prefetch > 65535) usage();

@@ -46,6 +46,8 @@ public final class Pool {
         var jobs: [PoolJob] = []
         /// The job it is running.
         var job: PoolJob? { jobs.first }
+        /// Frames dispatched but not yet written (see `flushDeferred`).
+        var outbox: [UInt8] = []
         var retiring = false
         /// The signal `kill(pid:signal:)` sent, so that dying of it counts
         /// as asked for, not as a crash.
@@ -447,26 +449,39 @@ public final class Pool {
     ///   tasks this saves a wake-up of the process per task (the cost that
     ///   dominates on a small machine); for long ones it would make a task
     ///   wait behind another, so the caller passes 1 for them.
-    public func dispatch(_ job: PoolJob, pipelineDepth: Int = 1) -> Bool {
-        guard stopping == nil else { return false }
-        var bytes: [UInt8]?
-        while let m = members.values.filter(isIdle).min(by: { $0.lastUsed < $1.lastUsed })
-                ?? (pipelineDepth > 1 ? queueable(depth: pipelineDepth) : nil) {
-            if bytes == nil { bytes = PoolFrame.task(job).encoded() }
-            let (sent, error) = System.sendAll(m.fd, bytes!)
-            useCounter += 1
-            m.lastUsed = useCounter
-            if error == 0 {
-                m.jobs.append(job)
-                return true
-            }
-            logger.error("cannot send job \(job.seq) to \(m.name) (pid \(m.pid)): \(System.errorText(error)); killing it")
-            if sent > 0 { m.jobs.append(job) } // half a frame: the process is lost, and the job with it
-            disconnect(m)
-            fault(m, "(killed after a failed write)")
-            if sent > 0 { return true }
-        }
-        return false
+    @discardableResult
+    public func dispatch(_ job: PoolJob, pipelineDepth: Int = 1) -> Int32? {
+        guard stopping == nil else { return nil }
+        guard let m = members.values.filter(isIdle).min(by: { $0.lastUsed < $1.lastUsed })
+                ?? (pipelineDepth > 1 ? queueable(depth: pipelineDepth) : nil) else { return nil }
+        useCounter += 1
+        m.lastUsed = useCounter
+        m.jobs.append(job)
+        PoolFrame.task(job).encode(into: &m.outbox)
+        if !flushDeferred { flush(m) }
+        return m.pid
+    }
+
+    /// While true, `dispatch` only queues frames; `flush()` sends them, one
+    /// write per process for everything dispatched to it meanwhile (the Hub
+    /// turns this on around a batch of dispatches).
+    public var flushDeferred = false
+
+    /// Sends the frames `dispatch` queued.
+    public func flush() {
+        for m in members.values where !m.outbox.isEmpty { flush(m) }
+    }
+
+    func flush(_ m: Member) {
+        let bytes = m.outbox
+        m.outbox.removeAll(keepingCapacity: true)
+        let (_, error) = System.sendAll(m.fd, bytes)
+        guard error != 0 else { return }
+        // The process cannot be reached: its jobs come back as lost (the
+        // first) and unstarted (the rest) when it is reaped.
+        logger.error("cannot send \(m.jobs.count) job(s) to \(m.name) (pid \(m.pid)): \(System.errorText(error)); killing it")
+        disconnect(m)
+        fault(m, "(killed after a failed write)")
     }
 
     /// The busy process with the fewest jobs, if it has fewer than `depth`.

@@ -58,6 +58,11 @@ public enum PoolFrame: Sendable, Equatable {
         }
     }
 
+    /// Appends the frame's bytes to `out`.
+    public func encode(into out: inout [UInt8]) {
+        out.append(contentsOf: encoded())
+    }
+
     /// The frame as bytes, length prefix included.
     public func encoded() -> [UInt8] {
         var w = ByteWriter(capacity: 64)

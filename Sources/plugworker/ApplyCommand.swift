@@ -116,7 +116,7 @@ struct ApplyCommand: ParsableCommand {
             }
             let job = PoolJob(seq: seq, taskID: id, taskName: task, retries: retries,
                               args: argsJSON, kwargs: Array(kwargs.utf8))
-            guard pool.dispatch(job) else { continue }
+            guard pool.dispatch(job) != nil else { continue }
             var outcome: TaskOutcome?
             while outcome == nil {
                 for event in pool.pollEvents(timeout: 1) {

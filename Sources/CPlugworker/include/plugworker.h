@@ -359,7 +359,10 @@ typedef struct pw_host {
     const char *(*ctx_id)(pw_ctx *ctx);        /* task id */
     const char *(*ctx_task_name)(pw_ctx *ctx); /* registered task name */
     int64_t (*ctx_retries)(pw_ctx *ctx);       /* retries so far, 0 first */
-    const char *(*ctx_headers_json)(pw_ctx *ctx); /* message headers as JSON */
+    /* The message headers as JSON, for tasks that declare a ctx parameter;
+     * "{}" for tasks without one (the worker does not ship headers to the
+     * pool process for them). */
+    const char *(*ctx_headers_json)(pw_ctx *ctx);
 
     /* Asks for a retry after `countdown` seconds (< 0: the task's
      * default_retry_delay); `reason` (may be NULL) becomes the RETRY

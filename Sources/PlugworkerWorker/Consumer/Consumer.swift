@@ -289,6 +289,11 @@ final class Consumer {
 
     /// Starts ready requests while pool processes are idle.
     func dispatchReady() {
+        pool.flushDeferred = true
+        defer {
+            pool.flushDeferred = false
+            pool.flush()
+        }
         while readyHead < ready.count, !isStopping {
             let request = ready[readyHead]
             guard pool.canDispatch(pipelineDepth: request.strategy.pipelineDepth) else { break }
@@ -309,21 +314,22 @@ final class Consumer {
         let seq = nextSeq
         nextSeq += 1
         let m = request.message
+        // Only a task that declares ctx can read the headers (ctx_headers_json).
         var headersJSON = "{}"
-        if !m.headers.members.isEmpty { headersJSON = JSON.object(m.headers).serialized }
+        if request.strategy.takesContext && !m.headers.members.isEmpty { headersJSON = JSON.object(m.headers).serialized }
         let job = PoolJob(seq: seq, taskID: m.id, taskName: m.taskName, retries: Int64(m.retries), headersJSON: headersJSON,
                           args: Array(m.argsJSON), kwargs: Array(m.kwargsJSON),
                           softTimeLimit: m.timeLimit.soft ?? request.strategy.softTimeLimit ?? 0,
                           hardTimeLimit: m.timeLimit.hard ?? request.strategy.hardTimeLimit ?? 0,
                           hostname: options.nodeName.name)
-        guard pool.dispatch(job, pipelineDepth: request.strategy.pipelineDepth) else {
+        guard let pid = pool.dispatch(job, pipelineDepth: request.strategy.pipelineDepth) else {
             readyHead -= 1  // put it back at the head
             ready[readyHead] = request
             return
         }
         request.seq = seq
         request.timeStart = CeleryTime.now()
-        request.workerPID = pool.process(running: seq)?.pid
+        request.workerPID = pid
         active[seq] = request
         if !request.acksLate { ack(request) }
         if request.strategy.trackStarted, let queue = request.resultQueue {

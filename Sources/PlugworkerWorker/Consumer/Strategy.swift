@@ -12,6 +12,8 @@ final class Strategy {
     let trackStarted: Bool
     let softTimeLimit: Double?
     let hardTimeLimit: Double?
+    /// The task declares a ctx parameter (and may read the headers).
+    let takesContext: Bool
 
     /// How many jobs of a short task may wait in a busy pool process's
     /// socket: enough to save most wake-ups, few enough that a task that
@@ -32,6 +34,7 @@ final class Strategy {
         trackStarted = o.trackStarted ?? false
         softTimeLimit = o.softTimeLimit
         hardTimeLimit = o.timeLimit
+        takesContext = task.signature.parameters.contains { $0.type == .ctx }
     }
 
     /// Records one run of the task.
