@@ -115,6 +115,10 @@ let package = Package(
             exclude: ["Vectors"]
         ),
         .testTarget(
+            name: "PlugworkerWorkerTests",
+            dependencies: ["PlugworkerWorker"]
+        ),
+        .testTarget(
             name: "PlugworkerPoolTests",
             dependencies: ["PlugworkerPool", "PlugworkerCore"],
             exclude: ["Fixtures"]
