@@ -77,6 +77,7 @@ let package = Package(
         .target(
             name: "PlugworkerWorker",
             dependencies: [
+                "CPlugworker",
                 "CPlugworkerSystem",
                 "PlugworkerCore",
                 "PlugworkerBroker",

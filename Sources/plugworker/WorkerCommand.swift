@@ -79,7 +79,7 @@ struct WorkerCommand: ParsableCommand {
         }
         let registry = Registry()
         _ = plugins.loadAll(into: plugins.makeLoader(registry: registry))
-        let worker = try Worker(options: options, registry: registry, zygote: zygote,
+        let worker = Worker(options: options, registry: registry, zygote: zygote,
                                 logger: Logger(label: "plugworker.worker"))
         let status = worker.run()
         if status != 0 { throw ExitCode(status) }

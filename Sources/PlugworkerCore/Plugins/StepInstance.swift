@@ -40,6 +40,27 @@ public final class StepInstance {
         return Unmanaged<StepInstance>.fromOpaque(UnsafeRawPointer(p)).takeUnretainedValue()
     }
 
+    /// Hands one raw message to a consumer step's `on_message`; returns its
+    /// disposition (`PW_ACK`, `PW_REJECT`, `PW_REQUEUE`). A step without
+    /// `on_message` acknowledges; an unknown answer rejects without requeue.
+    public func deliver(body: [UInt8], contentType: String?, exchange: String, routingKey: String, queue: String,
+                        headersJSON: String, redelivered: Bool) -> Int32 {
+        guard let onMessage = definition.definition.pointee.on_message else { return Int32(PW_ACK.rawValue) }
+        var status: Int32 = 0
+        body.withUnsafeBufferPointer { b in
+            withOptionalCStrings([contentType, exchange, routingKey, queue, headersJSON]) { c in
+                var m = pw_message(size: UInt32(MemoryLayout<pw_message>.stride), body: b.baseAddress, body_size: b.count,
+                                   content_type: c[0], exchange: c[1], routing_key: c[2], queue: c[3],
+                                   headers_json: c[4], redelivered: redelivered)
+                status = withUnsafePointer(to: &m) { onMessage(opaque, $0) }
+            }
+        }
+        switch status {
+        case Int32(PW_ACK.rawValue), Int32(PW_REJECT.rawValue), Int32(PW_REQUEUE.rawValue): return status
+        default: return Int32(PW_REJECT.rawValue)
+        }
+    }
+
     /// Runs one of the step's callbacks, moving to `state` when it succeeds.
     /// Returns the plugin's status (0 = success; a missing callback succeeds).
     public func run(_ phase: State) -> Int32 {

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CPlugworker
 import Logging
 import PlugworkerBroker
 import PlugworkerCelery
@@ -30,7 +31,18 @@ final class Consumer {
     private(set) var connection: AMQPConnection?
     /// Bumped at every connection; requests remember theirs.
     private(set) var generation = 0
+    /// The consumer blueprint: Connection, Events, Heart, Mingle, Gossip,
+    /// Tasks, Control, plugin consumer steps, Evloop (last).
+    private(set) var blueprint: Blueprint<Consumer>!
+    /// What each step declares and consumes on a (new) connection, in
+    /// step order; run again after every reconnect.
+    var connectedHooks: [(AMQPConnection) throws(BrokerError) -> Void] = []
+    /// Consumer tags of the task queues.
     var consumerTags: [String] = []
+    /// Consumer tags of plugin consumer steps' queues.
+    var stepConsumers: [String: (step: StepInstance, queue: String)] = [:]
+    /// Evloop started: announce readiness once connected.
+    var evloopStarted = false
     /// The broker socket as registered in the Hub (the connection may have
     /// closed it already when we learn it failed).
     var registeredFD: Int32 = -1
@@ -67,12 +79,39 @@ final class Consumer {
         self.logger = logger
         self.url = try BrokerURL(parsing: options.brokerURL)
         self.strategies = Strategy.all(registry: registry, options: options)
+        self.blueprint = Blueprint(name: "Consumer", steps: Self.steps(options: options, registry: registry), logger: logger)
+    }
+
+    /// The consumer blueprint's steps (Celery's `worker/consumer/`), then
+    /// the plugins' consumer steps.
+    static func steps(options: WorkerOptions, registry: Registry) -> [BootStep<Consumer>] {
+        var steps: [BootStep<Consumer>] = [
+            BootStep("Connection", start: { c in c.start() }, stop: { c in c.close() }),
+            // Events, Heart, Mingle, Gossip and Control (monitoring, remote
+            // control, start-up sync) come with the remote-control issue:
+            // never included yet; here for the order and the graph.
+            BootStep("Events", requires: ["Connection"], include: { _ in false }),
+            BootStep("Heart", requires: ["Events"], include: { _ in false }),
+            BootStep("Mingle", requires: ["Events"], include: { _ in false }),
+            BootStep("Gossip", requires: ["Mingle"], include: { _ in false }),
+            BootStep("Tasks", requires: ["Mingle"], start: { c in c.addConnectedHook { conn throws(BrokerError) in try c.consumeTaskQueues(conn) } }),
+            BootStep("Control", requires: ["Tasks"], include: { _ in false }),
+            BootStep("Evloop", last: true, start: { c in c.evloopStart() }),
+        ]
+        for def in registry.steps where def.blueprint == .consumer {
+            steps.append(PluginSteps.step(def, hostname: options.nodeName.name,
+                                          started: { (c: Consumer, instance) in c.addStepConsumer(instance) },
+                                          stopping: { (c: Consumer, instance) in c.removeStepConsumer(instance) }))
+        }
+        return steps
     }
 
     // MARK: Connection
 
     /// Connects (retrying with backoff until it succeeds), declares the
     /// queues as Python clients do, and starts consuming.
+    /// The Connection step: connect (retrying in the background with
+    /// backoff while the broker is away) and drain it every loop turn.
     func start() {
         connect()
         hub.onBeforePoll { [unowned self] in self.drain() }
@@ -82,13 +121,40 @@ final class Consumer {
         }
     }
 
+    /// Registers what a step declares and consumes; runs it at once if
+    /// connected, and again after every reconnect.
+    func addConnectedHook(_ hook: @escaping (AMQPConnection) throws(BrokerError) -> Void) {
+        connectedHooks.append(hook)
+        guard let conn = connection else { return }
+        do {
+            try hook(conn)
+        } catch {
+            connectionLost(error)
+        }
+    }
+
+    /// The Evloop step: the loop runs once every step has started; the
+    /// worker is ready as soon as it is connected.
+    func evloopStart() {
+        evloopStarted = true
+        if connection != nil { announceReady() }
+    }
+
+    func announceReady() {
+        guard !isReadyAnnounced, evloopStarted else { return }
+        isReadyAnnounced = true
+        onReady?()
+    }
+
     func connect() {
         guard connection == nil, !isStopping else { return }
         let conn = AMQPConnection(url: url, heartbeat: options.brokerHeartbeat,
                                   connectionName: "plugworker \(options.nodeName)", logger: logger)
+        stepConsumers.removeAll()
+        consumerTags.removeAll()
         do {
             try conn.connect(timeout: 10)
-            try declareAndConsume(conn)
+            for hook in connectedHooks { try hook(conn) }
         } catch {
             conn.abandon()
             scheduleReconnect(after: error)
@@ -111,13 +177,12 @@ final class Consumer {
         heartbeatEntry?.cancel()
         heartbeatEntry = hub.timer.callRepeatedly(every: interval) { [unowned self] in _ = self.drain() }
         flushOutbox()
-        if !isReadyAnnounced {
-            isReadyAnnounced = true
-            onReady?()
-        }
+        announceReady()
     }
 
-    func declareAndConsume(_ conn: AMQPConnection) throws(BrokerError) {
+    /// The Tasks step: declare the task queues as Python clients do, set
+    /// the prefetch, consume.
+    func consumeTaskQueues(_ conn: AMQPConnection) throws(BrokerError) {
         for queue in options.queues {
             // Exactly as kombu declares them, so no 406 PRECONDITION_FAILED.
             try conn.exchangeDeclare(name: queue, type: "direct", durable: true, autoDelete: false)
@@ -125,9 +190,47 @@ final class Consumer {
             try conn.queueBind(queue: queue, exchange: queue, routingKey: queue)
         }
         try conn.basicQos(prefetchCount: prefetchCount, global: true)
-        consumerTags = []
         for queue in options.queues {
             consumerTags.append(try conn.basicConsume(queue: queue, noAck: false))
+        }
+    }
+
+    /// A plugin consumer step started: consume its queues (declared
+    /// durable, with a direct exchange of the same name, as `-Q` queues are).
+    func addStepConsumer(_ step: StepInstance) {
+        let queues = step.definition.queues
+        guard !queues.isEmpty else { return }
+        addConnectedHook { [unowned self, weak step] conn throws(BrokerError) in
+            guard let step, step.state == .started else { return }
+            for queue in queues {
+                try conn.exchangeDeclare(name: queue, type: "direct", durable: true, autoDelete: false)
+                _ = try conn.queueDeclare(name: queue, durable: true, exclusive: false, autoDelete: false)
+                try conn.queueBind(queue: queue, exchange: queue, routingKey: queue)
+                let tag = try conn.basicConsume(queue: queue, noAck: false)
+                self.stepConsumers[tag] = (step, queue)
+            }
+            self.logger.info("consumer step \(step.definition.name) consuming \(queues.joined(separator: ", "))")
+        }
+    }
+
+    /// A plugin consumer step is stopping: stop consuming its queues.
+    func removeStepConsumer(_ step: StepInstance) {
+        for (tag, entry) in stepConsumers where entry.step === step {
+            try? connection?.basicCancel(consumerTag: tag)
+            stepConsumers[tag] = nil
+        }
+    }
+
+    /// A raw message for a plugin consumer step: its `on_message` decides.
+    func receiveRaw(_ d: Delivery, step: StepInstance, queue: String) {
+        acks.delivered(d.deliveryTag)
+        let headers = d.properties.headers.map { JSON.object($0).serialized } ?? "{}"
+        let disposition = step.deliver(body: d.body, contentType: d.properties.contentType, exchange: d.exchange,
+                                       routingKey: d.routingKey, queue: queue, headersJSON: headers, redelivered: d.redelivered)
+        switch disposition {
+        case Int32(PW_ACK.rawValue): acks.ack(d.deliveryTag)
+        case Int32(PW_REQUEUE.rawValue): reject(tag: d.deliveryTag, requeue: true)
+        default: reject(tag: d.deliveryTag, requeue: false)
         }
     }
 
@@ -189,7 +292,11 @@ final class Consumer {
     func handle(_ event: BrokerEvent) {
         switch event {
         case .delivery(let d):
-            receive(d)
+            if let consumer = stepConsumers[d.consumerTag] {
+                receiveRaw(d, step: consumer.step, queue: consumer.queue)
+            } else {
+                receive(d)
+            }
         case .consumerCancelled(let tag):
             logger.warning("consumer: the broker cancelled consumer \(tag) (queue deleted?); reconnecting to declare the queues again")
             connectionLost(BrokerError(.protocolError, "consumer cancelled by the broker", detail: "basic.cancel for \(tag)", hint: "a queue was deleted; it is declared again"))
@@ -252,6 +359,9 @@ final class Consumer {
     /// A message that is not a valid task message.
     func refuse(_ d: Delivery, rejection: MessageRejection) {
         logger.error("Refused message from \(d.exchange.isEmpty ? "''" : d.exchange)/\(d.routingKey) (delivery \(d.deliveryTag)): \(rejection.description)")
+        registry.send(.taskRejected, SignalPayload(sender: options.nodeName.name, pid: getpid(), taskID: rejection.taskID,
+                                                   taskName: rejection.taskName, excType: rejection.exception.type,
+                                                   excMessage: rejection.exception.message))
         reject(d, requeue: false)
         if rejection.canPublishFailure {
             publishFailure(to: rejection.replyTo, taskID: rejection.taskID!, correlationID: rejection.correlationID, exception: rejection.exception)

@@ -21,14 +21,15 @@ public final class Hub {
     let timerFD: Int32
     var armedDeadline: Double?
     var handlers: [Int32: Handler] = [:]
-    public let timer = Timer()
+    public let timer: Timer
     var beforePoll: [() -> Bool] = []
     public private(set) var running = false
     var stopRequested = false
     let logger: Logger
 
-    public init(logger: Logger) throws(SystemCallError) {
+    public init(logger: Logger, timer: Timer = Timer()) throws(SystemCallError) {
         self.logger = logger
+        self.timer = timer
         epfd = pws_epoll_create()
         if epfd < 0 { throw SystemCallError(call: "epoll_create1") }
         timerFD = pws_timerfd_create()
