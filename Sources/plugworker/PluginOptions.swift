@@ -14,6 +14,9 @@ struct PluginOptions: ParsableArguments {
     @Option(name: .customLong("task"), help: ArgumentHelp("Register a C function as a task: NAME=MODULE:SYMBOL(param: type, ...) -> type.", valueName: "spec"))
     var taskSpecs: [String] = []
 
+    @Option(name: .customLong("steps"), help: ArgumentHelp("Add a bootstep: module:Symbol of a function returning a pw_step_def (repeatable).", valueName: "module:Symbol"))
+    var stepSpecs: [String] = []
+
     @Flag(name: .customLong("allow-insecure-plugins"), help: "Load plugins even from files or directories writable by others.")
     var allowInsecurePlugins = false
 
@@ -51,6 +54,13 @@ struct PluginOptions: ParsableArguments {
         for spec in taskSpecs {
             do {
                 try loader.registerTask(spec: spec)
+            } catch {
+                errors.append(error)
+            }
+        }
+        for spec in stepSpecs {
+            do {
+                try loader.registerStep(spec: spec)
             } catch {
                 errors.append(error)
             }

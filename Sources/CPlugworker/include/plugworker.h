@@ -218,19 +218,34 @@ typedef struct pw_bytes {
  * What a signal handler receives. Fields that do not apply to a signal are
  * NULL (or 0). All strings are owned by the host and valid during the call.
  *
- * Signal names and the process they run in:
+ * Signal names, the process they run in, and when (as Celery sends them):
  *   worker_init              master, once, before the blueprint starts
  *   worker_process_init      each pool process, once, after its plugins load
- *   worker_ready             master, when the consumer is ready
- *   worker_shutting_down     master, when shutdown begins
+ *                            (again in every replacement process)
+ *   worker_ready             master, once the consumer is consuming
+ *   worker_shutting_down     master, when a warm or cold shutdown begins
  *   worker_shutdown          master, after the blueprint stopped
  *   worker_process_shutdown  each pool process, before it exits
- *   task_received            master (task_id, task_name, args/kwargs)
- *   task_prerun, task_postrun, task_success, task_failure, task_retry
- *                            pool process running the task
- *   task_revoked, task_rejected, task_unknown
- *                            master
- *   heartbeat_sent           master
+ *   task_received            master, a valid task message arrived
+ *                            (task_id, task_name)
+ *   task_prerun              pool process, before the call (task_id,
+ *                            task_name, args_json, kwargs_json)
+ *   task_success             pool process, after a successful call (+ result_json)
+ *   task_failure             pool process, after a failed call (+ exc_type, exc_message)
+ *   task_retry               pool process, after the task asked for a retry
+ *                            (+ exc_type "Retry", exc_message the reason)
+ *   task_postrun             pool process, after the call and the three
+ *                            above (+ state: SUCCESS, FAILURE or RETRY)
+ *   task_revoked             master, a task is discarded as revoked or
+ *                            expired (task_id, task_name)
+ *   task_rejected            master, a message that is not a valid task
+ *                            message was rejected (task_id/task_name when
+ *                            known, exc_type and exc_message saying why)
+ *   task_unknown             master, a message names an unregistered task
+ *   heartbeat_sent           master, after each worker-heartbeat event; the
+ *                            worker sends events from the events release
+ *                            on (-E), so not yet in ABI 1.0's first host
+ * A handler's non-zero return is logged; the worker goes on.
  */
 typedef struct pw_signal {
     uint32_t size;            /* sizeof(pw_signal) as the host built it */

@@ -452,6 +452,30 @@ public final class PluginLoader {
         }
     }
 
+    /// Registers the bootstep a `--steps module:Symbol` names: `Symbol` is a
+    /// function returning a static `pw_step_def *`, in a loaded plugin or a
+    /// library found as `module:Symbol` is.
+    @discardableResult
+    public func registerStep(spec: String) throws(PluginError) -> StepDefinition {
+        guard let symbol = SymbolName(parsing: spec), let module = symbol.module else {
+            throw PluginError(.badTaskSpec, "--steps \"\(spec)\" is not module:Symbol", detail: "a step is named like a task's function",
+                              hint: "write e.g. --steps audit:audit_worker_step")
+        }
+        let owner: PluginRegistration
+        if let loaded = registry.module(named: module) {
+            owner = PluginRegistration(moduleName: loaded.name, path: loaded.path, handle: loaded.handle, loader: self)
+        } else {
+            let (handle, path) = try library(module, context: "--steps \(spec)")
+            owner = PluginRegistration(moduleName: module, path: path, handle: handle, loader: self)
+        }
+        let step = try makeStep(symbol: symbol, module: owner.moduleName, registering: owner)
+        let target = registry.module(named: owner.moduleName)
+            ?? PluginModule(kind: .library, name: module, version: nil, path: owner.path, abi: nil, handle: owner.handle)
+        if registry.module(named: target.name) == nil { registry.add(module: target) }
+        registry.commit(tasks: [], steps: [step], handlers: [], to: target)
+        return step
+    }
+
     func makeStep(symbol: SymbolName, module: String, registering: PluginRegistration) throws(PluginError) -> StepDefinition {
         let address = try resolve(symbol, registering: registering, for: "bootstep")
         let function = unsafeBitCast(address, to: pw_step_fn.self)
