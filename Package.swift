@@ -117,7 +117,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PlugworkerWorkerTests",
-            dependencies: ["PlugworkerWorker"]
+            dependencies: ["PlugworkerWorker", "PlugworkerCore", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "PlugworkerPoolTests",

@@ -78,7 +78,14 @@ struct WorkerCommand: ParsableCommand {
             return PoolProcess.Runtime(registry: registry, hostname: options.nodeName.name)
         }
         let registry = Registry()
-        _ = plugins.loadAll(into: plugins.makeLoader(registry: registry))
+        let errors = plugins.loadAll(into: plugins.makeLoader(registry: registry))
+        // Plugins found in a directory may fail (logged; the worker goes on
+        // without them), but a --task or --steps given by hand must work.
+        let explicit = errors.filter { e in registry.failures.allSatisfy { $0.error != e } }
+        if !explicit.isEmpty {
+            for e in explicit { FileHandleOutput.stderr(e.description) }
+            throw ExitStatus.config
+        }
         let worker = Worker(options: options, registry: registry, zygote: zygote,
                                 logger: Logger(label: "plugworker.worker"))
         let status = worker.run()

@@ -17,6 +17,9 @@ public final class BootStep<Parent: AnyObject> {
     /// Where the step comes from, for the graph and the log: `built-in`,
     /// or `plugin audit (audit:audit_worker_step)`.
     public let origin: String
+    /// Whether the options enable the step at all (Beat without `-B`, say,
+    /// is not); known before the parent exists, so the graph can show it.
+    public let enabled: Bool
     let include: (Parent) -> Bool
     let create: Action?
     let start: Action?
@@ -24,12 +27,13 @@ public final class BootStep<Parent: AnyObject> {
     let shutdown: Action?
 
     public init(_ name: String, requires: [String] = [], last: Bool = false, origin: String = "built-in",
-                include: @escaping (Parent) -> Bool = { _ in true },
+                enabled: Bool = true, include: @escaping (Parent) -> Bool = { _ in true },
                 create: Action? = nil, start: Action? = nil, stop: Action? = nil, shutdown: Action? = nil) {
         self.name = name
         self.requires = requires
         self.last = last
         self.origin = origin
+        self.enabled = enabled
         self.include = include
         self.create = create
         self.start = start
@@ -84,8 +88,9 @@ public final class Blueprint<Parent: AnyObject> {
     public func order() throws(BlueprintError) -> [BootStep<Parent>] {
         var byName: [String: BootStep<Parent>] = [:]
         for s in steps {
-            if byName[s.name] != nil {
-                throw BlueprintError(code: .duplicateStep, message: "\(name) blueprint: two steps are named \"\(s.name)\"",
+            if let other = byName[s.name] {
+                throw BlueprintError(code: .duplicateStep,
+                                     message: "\(name) blueprint: two steps are named \"\(s.name)\": one \(other.origin), one \(s.origin)",
                                      hint: "rename one of them")
             }
             byName[s.name] = s
@@ -136,19 +141,22 @@ public final class Blueprint<Parent: AnyObject> {
             return nil
         }
         for s in steps {
-            if let c = visit(s.name) { return c.reversed() }
+            if let c = visit(s.name) { return c }
         }
         return nil
     }
 
     /// Orders the steps, keeps the included ones and runs their `create`.
     public func apply(_ parent: Parent) throws(BlueprintError) {
-        active = try order().filter { $0.include(parent) }
-        logger.debug("| \(name): Boot order: \(active.map(\.name).joined(separator: ", "))")
-        for s in active {
+        let included = try order().filter { $0.enabled && $0.include(parent) }
+        logger.debug("| \(name): Boot order: \(included.map(\.name).joined(separator: ", "))")
+        active = []
+        for s in included {
             do {
                 try s.create?(parent)
+                active.append(s)
             } catch {
+                shutdown(parent)  // the steps created so far, in reverse
                 throw BlueprintError(code: .stepFailed, message: "\(name) blueprint: step \"\(s.name)\" (\(s.origin)) failed to create: \(error)",
                                      hint: "see the step's own error above")
             }

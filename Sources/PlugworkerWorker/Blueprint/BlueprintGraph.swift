@@ -85,7 +85,8 @@ public enum BlueprintGraph {
             lines.append(indent + "subgraph cluster_\(index) {")
             let inner = indent + indent
             lines.append(inner + "graph " + attributes([
-                "label": "\(blueprint.name) blueprint", "labelloc": "t", "fontsize": "14", "style": "rounded",
+                // "b" puts it at the top: rankdir=BT flips it.
+                "label": "\(blueprint.name) blueprint", "labelloc": "b", "fontsize": "14", "style": "rounded",
                 "color": "slategray4", "tooltip": "\(blueprint.name): \(blueprint.steps.count) steps, \(included) included",
             ]))
             var position = 0

@@ -28,15 +28,11 @@ public enum Bootsteps {
         let logger = Logger(label: "plugworker.bootsteps")
         let worker = Blueprint<Worker>(name: "Worker", steps: Worker.steps(options: options, registry: registry), logger: logger)
         let consumer = Blueprint<Consumer>(name: "Consumer", steps: Consumer.steps(options: options, registry: registry), logger: logger)
-        // Include conditions read only the options today; evaluate them on
-        // the options alone (no worker is built for a graph).
-        func describe<P>(_ b: Blueprint<P>, included: (BootStep<P>) -> Bool) throws(BlueprintError) -> BlueprintDescription {
+        func describe<P>(_ b: Blueprint<P>) throws(BlueprintError) -> BlueprintDescription {
             BlueprintDescription(name: b.name, steps: try b.order().map {
-                StepDescription(name: $0.name, requires: $0.requires, origin: $0.origin, included: included($0), last: $0.last)
+                StepDescription(name: $0.name, requires: $0.requires, origin: $0.origin, included: $0.enabled, last: $0.last)
             })
         }
-        let excluded: Set<String> = ["Beat", "StateDB", "Events", "Heart", "Mingle", "Gossip", "Control"]
-        return [try describe(worker) { !excluded.contains($0.name) || $0.origin != "built-in" },
-                try describe(consumer) { !excluded.contains($0.name) || $0.origin != "built-in" }]
+        return [try describe(worker), try describe(consumer)]
     }
 }

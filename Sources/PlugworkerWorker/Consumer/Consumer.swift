@@ -90,12 +90,14 @@ final class Consumer {
             // Events, Heart, Mingle, Gossip and Control (monitoring, remote
             // control, start-up sync) come with the remote-control issue:
             // never included yet; here for the order and the graph.
-            BootStep("Events", requires: ["Connection"], include: { _ in false }),
-            BootStep("Heart", requires: ["Events"], include: { _ in false }),
-            BootStep("Mingle", requires: ["Events"], include: { _ in false }),
-            BootStep("Gossip", requires: ["Mingle"], include: { _ in false }),
-            BootStep("Tasks", requires: ["Mingle"], start: { c in c.addConnectedHook { conn throws(BrokerError) in try c.consumeTaskQueues(conn) } }),
-            BootStep("Control", requires: ["Tasks"], include: { _ in false }),
+            BootStep("Events", requires: ["Connection"], enabled: false),
+            BootStep("Heart", requires: ["Events"], enabled: false),
+            BootStep("Mingle", requires: ["Events"], enabled: false),
+            BootStep("Gossip", requires: ["Mingle"], enabled: false),
+            BootStep("Tasks", requires: ["Mingle"],
+                     start: { c in c.addConnectedHook { conn throws(BrokerError) in try c.consumeTaskQueues(conn) } },
+                     stop: { c in c.stopConsuming() }),
+            BootStep("Control", requires: ["Tasks"], enabled: false),
             BootStep("Evloop", last: true, start: { c in c.evloopStart() }),
         ]
         for def in registry.steps where def.blueprint == .consumer {
@@ -108,10 +110,9 @@ final class Consumer {
 
     // MARK: Connection
 
-    /// Connects (retrying with backoff until it succeeds), declares the
-    /// queues as Python clients do, and starts consuming.
     /// The Connection step: connect (retrying in the background with
-    /// backoff while the broker is away) and drain it every loop turn.
+    /// backoff while the broker is away; each step's connected hook then
+    /// declares and consumes its queues) and drain it every loop turn.
     func start() {
         connect()
         hub.onBeforePoll { [unowned self] in self.drain() }

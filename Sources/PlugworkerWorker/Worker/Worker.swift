@@ -71,8 +71,8 @@ public final class Worker {
             // Beat (issue: the periodic scheduler) and StateDB (persistent
             // revokes) are not implemented yet: their flags do not exist, so
             // they are never included; they are here for the order and graph.
-            BootStep("Beat", requires: ["Pool"], include: { _ in false }),
-            BootStep("StateDB", include: { _ in false }),
+            BootStep("Beat", requires: ["Pool"], enabled: false),
+            BootStep("StateDB", enabled: false),
             BootStep("Consumer", requires: ["Pool"], last: true,
                      create: { w in try w.createConsumer() },
                      start: { w in try w.consumer.blueprint.start(w.consumer) },
@@ -87,6 +87,14 @@ public final class Worker {
 
     /// Runs until shut down; returns the exit status.
     public func run() -> Int32 {
+        do {
+            // Both blueprints' order first, so an unknown name or a cycle in
+            // either is a configuration error, not a failed step.
+            _ = try Bootsteps.describe(options: options, registry: registry)
+        } catch {
+            logger.critical("cannot boot: \(error)")
+            return ExitStatus.badBlueprint
+        }
         do {
             try blueprint.apply(self)
         } catch {
