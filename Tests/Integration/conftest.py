@@ -43,6 +43,16 @@ def pytest_configure(config):
     if WORKER_KIND not in harness.WORKER_KINDS:
         raise pytest.UsageError(
             f"PLUGWORKER_TEST_WORKER={WORKER_KIND!r}: expected one of {', '.join(harness.WORKER_KINDS)}")
+    config.addinivalue_line(
+        "markers", "broker_restart: the test restarts the broker; run after every other test")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Tests that restart the broker run last, so that no other test (nor the
+    session's worker and client, which may be started later) sees the restart."""
+    restarts = [item for item in items if item.get_closest_marker("broker_restart")]
+    if restarts:
+        items[:] = [item for item in items if item not in restarts] + restarts
 
 
 def pytest_report_header(config):
@@ -152,6 +162,57 @@ def worker_factory(worker_kind, broker_url, tmp_path_factory):
         _delete_queue(broker_url, proc.queue)
 
 
+_custom_workers = pytest.StashKey[list]()
+_report_files = pytest.StashKey[list]()
+
+
+@pytest.fixture
+def custom_worker(request, worker_kind, broker_url, tmp_path_factory):
+    """start(queue, *, env=None, extra_args=(), concurrency=3, queues=(), wait=True)
+    -> a private worker of the session's kind on `queue`, ready (unless
+    wait=False), with `env` added to this process's environment and
+    `extra_args` appended to its command line (e.g. ["--plugins", DIR]).
+    Stopped at the end of the test (stop() may be called earlier, it is
+    idempotent); `queue` and the extra `queues` are deleted then. A failing
+    test's report has the log of each such worker attached."""
+    started = []
+    to_delete = []
+    request.node.stash[_custom_workers] = started
+
+    def _start(queue: str, *, env: dict | None = None, extra_args=(),
+               concurrency: int = CONCURRENCY, queues=(), wait: bool = True):
+        name = f"it-{uuid.uuid4().hex[:8]}"
+        log_path = tmp_path_factory.getbasetemp() / f"worker-{worker_kind}-{name}.log"
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        proc = harness.WorkerProcess(worker_kind, name=name, queue=queue,
+                                     concurrency=concurrency, log_path=log_path,
+                                     extra_args=list(extra_args), env=full_env)
+        started.append(proc)
+        to_delete.extend([queue, *queues])
+        proc.start()
+        if wait:
+            proc.wait_ready(READY_TIMEOUT)
+        return proc
+
+    yield _start
+    for proc in started:
+        proc.stop()
+    for queue in to_delete:
+        _delete_queue(broker_url, queue)
+
+
+@pytest.fixture
+def report_file(request):
+    """report_file(label, path): attach the file's contents (its last 300
+    lines) to the report if the test fails."""
+    files = request.node.stash.setdefault(_report_files, [])
+
+    def _add(label: str, path) -> None:
+        files.append((label, Path(path)))
+    return _add
+
+
 @pytest.fixture
 def send(app, worker, queue_name):
     """send(name, args=(), kwargs=None, **options) -> AsyncResult, routed to
@@ -196,4 +257,29 @@ def pytest_runtest_makereport(item, call):
         report.sections.append((
             f"worker log ({proc.kind} {proc.node}, {alive}; full log: {proc.log_path})",
             "\n".join(lines) or "(no output during this test)"))
+    if report.failed:
+        for extra in item.stash.get(_custom_workers, ()):
+            _attach(report, f"log of private worker {extra.kind} {extra.node or extra.name} "
+                    f"({_status(extra)}; full log: {extra.log_path})",
+                    extra.log_text() if extra.proc is not None else "(not started)")
+        for label, path in item.stash.get(_report_files, ()):
+            try:
+                text = path.read_text(errors="replace")
+            except OSError as exc:
+                text = f"(cannot read {path}: {exc.strerror})"
+            _attach(report, f"{label} ({path})", text)
     return report
+
+
+def _status(proc: harness.WorkerProcess) -> str:
+    if proc.proc is None:
+        return "not started"
+    code = proc.proc.poll()
+    return "running" if code is None else f"exited with status {code}"
+
+
+def _attach(report, title: str, text: str) -> None:
+    lines = text.splitlines()
+    if len(lines) > 300:
+        lines = [f"... ({len(lines) - 300} earlier lines)"] + lines[-300:]
+    report.sections.append((title, "\n".join(lines) or "(empty)"))

@@ -312,3 +312,108 @@ def pss_bytes(pid: int) -> int:
     except OSError:
         pass
     return 0
+
+
+# ---- the broker itself (local RabbitMQ only) --------------------------------
+
+_LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
+_RABBITMQCTL_DIRS = ("/usr/sbin", "/usr/local/sbin", "/usr/lib/rabbitmq/bin", "/sbin")
+
+
+def rabbitmqctl_path() -> str | None:
+    """rabbitmqctl on PATH or in the usual sbin directories, else None."""
+    import shutil
+    extra = os.pathsep.join(_RABBITMQCTL_DIRS)
+    return shutil.which("rabbitmqctl", path=os.environ.get("PATH", "") + os.pathsep + extra)
+
+
+def broker_is_local(url: str | None = None) -> bool:
+    from urllib.parse import urlsplit
+    host = urlsplit(url or broker_url()).hostname or "localhost"
+    return host in _LOCAL_HOSTS
+
+
+def rabbitmqctl(*args: str, timeout: float = 120.0) -> subprocess.CompletedProcess:
+    """Runs `rabbitmqctl ARGS`; raises RuntimeError (with its output) when it fails."""
+    path = rabbitmqctl_path()
+    if path is None:
+        raise RuntimeError("rabbitmqctl not found")
+    done = subprocess.run([path, *args], stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, timeout=timeout)
+    if done.returncode != 0:
+        raise RuntimeError(f"rabbitmqctl {' '.join(args)} exited with status {done.returncode}:\n"
+                           f"{done.stdout}{done.stderr}")
+    return done
+
+
+def broker_control_unavailable(url: str | None = None) -> str | None:
+    """Why this process cannot control the broker with rabbitmqctl (restart it,
+    set policies), or None when it can: the broker must be the local one and
+    `rabbitmqctl status` must answer (it needs the Erlang cookie: root, or the
+    rabbitmq user)."""
+    url = url or broker_url()
+    if not broker_is_local(url):
+        return f"the broker is not local ({url.rpartition('@')[2]})"
+    if rabbitmqctl_path() is None:
+        return "rabbitmqctl not found"
+    try:
+        rabbitmqctl("status", timeout=30)
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
+        return f"rabbitmqctl cannot reach the local broker: {exc}"
+    return None
+
+
+def broker_answers(url: str | None = None, timeout: float = 2.0) -> bool:
+    """True when an AMQP connection to the broker opens (not just its TCP port)."""
+    import amqp
+    from kombu import Connection
+    # py-amqp directly: kombu's connect() sleeps between its retries.
+    params = Connection(url or broker_url())
+    try:
+        with amqp.Connection(host=f"{params.hostname}:{params.port or 5672}",
+                             userid=params.userid, password=params.password,
+                             virtual_host=params.virtual_host or "/",
+                             ssl=params.ssl or False, connect_timeout=timeout) as conn:
+            conn.channel().close()  # the broker really serves
+        return True
+    except Exception:
+        return False
+
+
+def wait_for_broker(url: str | None = None, timeout: float = 90.0) -> float:
+    """Waits until the broker answers; returns the seconds waited. Raises
+    RuntimeError after `timeout`."""
+    started = time.monotonic()
+    while not broker_answers(url):
+        if time.monotonic() - started > timeout:
+            raise RuntimeError(f"the broker did not answer within {timeout:g} s")
+        time.sleep(0.5)
+    return time.monotonic() - started
+
+
+def restart_broker(url: str | None = None, timeout: float = 90.0) -> float:
+    """Restarts the local RabbitMQ application (`rabbitmqctl stop_app`, then
+    `start_app`), which drops every client connection; durable queues and
+    exchanges, and persistent messages in them, survive. Waits until the
+    broker answers AMQP again; returns the seconds it was unreachable. The
+    application is started again even if stopping it failed half-way."""
+    stopped_at = time.monotonic()
+    try:
+        rabbitmqctl("stop_app")
+    finally:
+        rabbitmqctl("start_app")
+        try:
+            rabbitmqctl("await_startup", timeout=timeout)
+        except (RuntimeError, subprocess.TimeoutExpired):
+            pass  # wait_for_broker below decides
+        wait_for_broker(url, timeout)
+    return time.monotonic() - stopped_at
+
+
+def ensure_broker_running(url: str | None = None, timeout: float = 90.0) -> None:
+    """Starts the local RabbitMQ application if the broker does not answer
+    (after a test that stopped it failed half-way), and waits for it."""
+    if broker_answers(url):
+        return
+    rabbitmqctl("start_app")
+    wait_for_broker(url, timeout)

@@ -8,9 +8,9 @@ import Logging
 /// the pool sockets, the zygote's control socket, a signalfd and a timerfd
 /// (Celery's `kombu.asynchronous.Hub`).
 ///
-/// Each turn: run the "before poll" callbacks (the consumer drains what
-/// rabbitmq-c has already buffered there — a socket that is not readable may
-/// still have whole messages waiting in the library), fire due timers, arm
+/// Each turn: fire due timers, run the "before poll" callbacks (the consumer
+/// drains what rabbitmq-c has already buffered there — a socket that is not
+/// readable may still have whole messages waiting in the library), arm
 /// the timerfd for the next one, then block in epoll until a descriptor is
 /// ready (the timerfd included), and call the handlers of ready descriptors.
 /// Handlers never block.
@@ -105,9 +105,11 @@ public final class Hub {
         defer { running = false }
         var events = [pws_event](repeating: pws_event(), count: 64)
         while !stopRequested {
+            // Timers first: one may connect, and rabbitmq-c may then hold
+            // deliveries in its buffer that only the drains below see.
+            timer.fireDue()
             var busy = false
             for work in beforePoll where work() { busy = true }
-            timer.fireDue()
             if stopRequested { break }
             armTimer()
             let timeout: Int32 = busy ? 0 : -1

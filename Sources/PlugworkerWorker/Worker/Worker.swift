@@ -95,6 +95,10 @@ public final class Worker {
             logger.critical("cannot boot: \(error)")
             return ExitStatus.badBlueprint
         }
+        // As Celery: worker_init before the steps are created.
+        for (handler, status) in registry.send(.workerInit, SignalPayload(sender: options.nodeName.name, pid: getpid())) {
+            logger.error("worker_init handler \(handler.symbol) failed with status \(status)")
+        }
         do {
             try blueprint.apply(self)
         } catch {
@@ -103,9 +107,6 @@ public final class Worker {
         }
         print(Banner(options: options, registry: registry, brokerURL: consumer.url.masked).text)
         fflush(nil)
-        for (handler, status) in registry.send(.workerInit, SignalPayload(sender: options.nodeName.name, pid: getpid())) {
-            logger.error("worker_init handler \(handler.symbol) failed with status \(status)")
-        }
         do {
             try blueprint.start(self)
         } catch {
