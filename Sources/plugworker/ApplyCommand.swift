@@ -25,14 +25,7 @@ struct ApplyCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "The task name, e.g. arith.add.")
-    var task: String
-
-    @Argument(help: "Positional arguments.")
-    var args: [String] = []
-
-    @Option(help: "Keyword arguments as a JSON object.")
-    var kwargs: String = "{}"
+    @OptionGroup var call: TaskArguments
 
     @Option(help: "The task id the context reports.")
     var id: String = "00000000-0000-4000-8000-000000000000"
@@ -42,11 +35,7 @@ struct ApplyCommand: ParsableCommand {
 
     @OptionGroup var plugins: PluginOptions
 
-    func validate() throws {
-        guard case .object? = try? JSON.parse(kwargs) else {
-            throw ValidationError("--kwargs must be a JSON object, e.g. '{\"b\": 3}'")
-        }
-    }
+    var task: String { call.task }
 
     func run() throws {
         if isolated { return try runIsolated() }
@@ -58,16 +47,23 @@ struct ApplyCommand: ParsableCommand {
             FileHandleOutput.stderr("NotRegistered: '\(task)' (registered: \(registry.taskNames.joined(separator: ", ")))")
             throw ExitStatus.config
         }
-        let argsJSON = "[" + args.map(Self.jsonArgument).joined(separator: ", ") + "]"
+        let argsJSON = call.argsJSON
+        try Self.runRetrying { retries in
+            native.invoke(argsJSON: argsJSON, kwargsJSON: call.kwargs, context: TaskContext(id: id, taskName: task, retries: retries))
+        }
+    }
+
+    /// Runs attempts until one succeeds (the result goes to stdout) or fails
+    /// (the exception to stderr, exit 1); a retry waits for its countdown.
+    static func runRetrying(_ attempt: (_ retries: Int64) throws -> TaskOutcome) throws {
         var retries: Int64 = 0
         while true {
-            let context = TaskContext(id: id, taskName: task, retries: retries)
-            switch native.invoke(argsJSON: argsJSON, kwargsJSON: kwargs, context: context) {
+            switch try attempt(retries) {
             case .success(let bytes):
                 print(String(decoding: bytes, as: UTF8.self))
                 return
             case .failure(let exception):
-                FileHandleOutput.stderr("\(exception.module == "builtins" ? "" : exception.module + ".")\(exception.type): \(exception.message)")
+                FileHandleOutput.stderr(exception.commandLine)
                 throw ExitStatus.failure
             case .retry(let countdown, let reason):
                 FileHandleOutput.stderr("Retry in \(countdown)s: \(reason ?? "retry requested")")
@@ -101,10 +97,9 @@ struct ApplyCommand: ParsableCommand {
             zygote.stop()
         }
         pool.start()
-        let argsJSON = Array(("[" + args.map(Self.jsonArgument).joined(separator: ", ") + "]").utf8)
-        var retries: Int64 = 0
+        let argsJSON = Array(call.argsJSON.utf8)
         var seq: UInt64 = 0
-        while true {
+        try Self.runRetrying { retries in
             // A process that is ready, or the reason none will ever be.
             while pool.idleCount == 0 {
                 if !pool.healthy && pool.processes.isEmpty {
@@ -114,45 +109,23 @@ struct ApplyCommand: ParsableCommand {
                 }
                 _ = pool.pollEvents(timeout: 1)
             }
+            seq += 1
             let job = PoolJob(seq: seq, taskID: id, taskName: task, retries: retries,
-                              args: argsJSON, kwargs: Array(kwargs.utf8))
-            guard pool.dispatch(job) != nil else { continue }
-            var outcome: TaskOutcome?
-            while outcome == nil {
+                              args: argsJSON, kwargs: Array(call.kwargs.utf8))
+            guard pool.dispatch(job) != nil else { throw ExitStatus.failure }
+            while true {
                 for event in pool.pollEvents(timeout: 1) {
                     switch event {
-                    case .completed(seq, let result, _, _): outcome = result
-                    case .lost(seq, _, let exception): outcome = .failure(exception)
+                    case .completed(seq, .failure(let e), _, _) where e.type == "NotRegistered" && e.module == "celery.exceptions":
+                        FileHandleOutput.stderr("NotRegistered: '\(task)'")
+                        throw ExitStatus.config
+                    case .completed(seq, let result, _, _): return result
+                    case .lost(seq, _, let exception): return .failure(exception)
                     default: break
                     }
                 }
             }
-            switch outcome! {
-            case .success(let bytes):
-                print(String(decoding: bytes, as: UTF8.self))
-                return
-            case .failure(let exception) where exception.type == "NotRegistered" && exception.module == "celery.exceptions":
-                FileHandleOutput.stderr("NotRegistered: '\(task)'")
-                throw ExitStatus.config
-            case .failure(let exception) where exception.type == "WorkerLostError":
-                FileHandleOutput.stderr("\(exception.type): \(exception.message)")
-                throw ExitStatus.failure
-            case .failure(let exception):
-                FileHandleOutput.stderr("\(exception.module == "builtins" ? "" : exception.module + ".")\(exception.type): \(exception.message)")
-                throw ExitStatus.failure
-            case .retry(let countdown, let reason):
-                FileHandleOutput.stderr("Retry in \(countdown)s: \(reason ?? "retry requested")")
-                usleep(UInt32(min(countdown, 3600) * 1_000_000))
-                retries += 1
-                seq += 1
-            }
         }
-    }
-
-    /// An argument as JSON: itself if it parses, else a JSON string.
-    static func jsonArgument(_ text: String) -> String {
-        if (try? JSON.parse(text)) != nil { return text }
-        return JSON.string(text).serialized
     }
 }
 

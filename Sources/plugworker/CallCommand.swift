@@ -21,14 +21,7 @@ struct CallCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "The task name, e.g. arith.add.")
-    var task: String
-
-    @Argument(help: "Positional arguments.")
-    var args: [String] = []
-
-    @Option(help: "Keyword arguments as a JSON object.")
-    var kwargs: String = "{}"
+    @OptionGroup var call: TaskArguments
 
     @Option(help: "Seconds to wait before the task may start (sets the eta).")
     var countdown: Double?
@@ -43,11 +36,10 @@ struct CallCommand: ParsableCommand {
     var broker: String?
 
     func validate() throws {
-        guard case .object? = try? JSON.parse(kwargs) else {
-            throw ValidationError("--kwargs must be a JSON object, e.g. '{\"b\": 3}'")
-        }
         if timeout <= 0 { throw ValidationError("--timeout must be positive") }
     }
+
+    var task: String { call.task }
 
     func run() throws {
         let urlText = broker ?? getenv("CELERY_BROKER_URL").map { String(cString: $0) } ?? "amqp://guest:guest@localhost:5672//"
@@ -63,9 +55,7 @@ struct CallCommand: ParsableCommand {
             try conn.queueBind(queue: queue, exchange: queue, routingKey: queue)
             _ = try conn.queueDeclare(name: replyQueue, durable: false, exclusive: true, autoDelete: true)
             _ = try conn.basicConsume(queue: replyQueue, noAck: true)
-            var message = TaskMessageEncoder(taskName: task, id: id,
-                                             args: Array(("[" + args.map(ApplyCommand.jsonArgument).joined(separator: ", ") + "]").utf8),
-                                             kwargs: Array(kwargs.utf8))
+            var message = TaskMessageEncoder(taskName: task, id: id, args: Array(call.argsJSON.utf8), kwargs: Array(call.kwargs.utf8))
             message.replyTo = replyQueue
             message.countdown = countdown
             message.origin = "gen\(getpid())@\(NodeName.hostname())"

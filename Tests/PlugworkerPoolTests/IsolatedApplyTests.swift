@@ -30,7 +30,7 @@ import Testing
     func crash() throws {
         let r = try apply(["arith.crash"])
         #expect(r.status == 1)
-        #expect(r.errorLines.last == "WorkerLostError: Worker exited prematurely: signal 11 (SIGSEGV) Job: 0.")
+        #expect(r.errorLines.last == "billiard.exceptions.WorkerLostError: Worker exited prematurely: signal 11 (SIGSEGV) Job: 1.")
         #expect(r.errorLines.count == 2, "\(r.stderr)")
         #expect(r.stderr.contains("ERROR/MainProcess] Process 'ForkPoolWorker-1' pid:"))
         #expect(r.stderr.contains("exited on signal 11 (SIGSEGV) while running arith.crash["))
