@@ -68,8 +68,23 @@ final class Consumer {
     var isReadyAnnounced = false
     /// True once a warm shutdown began: nothing new is started.
     private(set) var isStopping = false
-    /// Tasks finished since start, by name (for `stats` later).
+    /// Tasks finished since start, by name (for `stats`).
     private(set) var totals: [String: Int] = [:]
+    /// Revoked task ids (revoke/terminate, expiries, mingle).
+    var revoked = RevokedSet()
+    /// The node's Lamport clock (events, control replies, mingle).
+    private(set) var clock = 0
+
+    /// Advances the clock for something sent; returns the new value.
+    func tick() -> Int {
+        clock += 1
+        return clock
+    }
+
+    /// Moves the clock past one received from another node.
+    func adjustClock(_ received: Int) {
+        clock = max(clock, received) + 1
+    }
 
     init(options: WorkerOptions, registry: Registry, hub: Hub, pool: Pool, logger: Logger) throws(BrokerError) {
         self.options = options
@@ -346,6 +361,10 @@ final class Consumer {
         registry.send(.taskReceived, SignalPayload(sender: options.nodeName.name, pid: getpid(), taskID: message.id,
                                                    taskName: message.taskName))
         let now = CeleryTime.now()
+        if revoked.contains(message.id) {
+            revoke(request, reason: "revoked")
+            return
+        }
         if message.isExpired(at: now) {
             revoke(request, reason: "expired")
             return
@@ -418,6 +437,10 @@ final class Consumer {
     }
 
     func start(_ request: Request) {
+        if revoked.contains(request.id) {
+            revoke(request, reason: "revoked")
+            return
+        }
         if request.message.isExpired(at: CeleryTime.now()) {
             revoke(request, reason: "expired")
             return
@@ -530,6 +553,7 @@ final class Consumer {
     }
 
     func revoke(_ request: Request, reason: String) {
+        if reason == "expired" { revoked.insert(request.id, now: Timer.now()) }
         logger.info("Discarding revoked task: \(request.label) (\(reason))")
         registry.send(.taskRevoked, SignalPayload(sender: options.nodeName.name, pid: getpid(), taskID: request.id, taskName: request.message.taskName))
         if let queue = request.resultQueue { publish(ResultMessage(for: request.message, state: .revoked(reason: reason)), to: queue) }
