@@ -117,7 +117,9 @@ let package = Package(
         ),
         .testTarget(
             name: "PlugworkerWorkerTests",
-            dependencies: ["PlugworkerWorker", "PlugworkerCore", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["PlugworkerWorker", "PlugworkerCore", "PlugworkerCelery", "PlugworkerBroker",
+                           .product(name: "Logging", package: "swift-log")],
+            exclude: ["EventVectors"]
         ),
         .testTarget(
             name: "PlugworkerPoolTests",

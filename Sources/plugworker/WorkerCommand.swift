@@ -45,6 +45,15 @@ struct WorkerCommand: ParsableCommand {
     @Option(name: .customLong("broker-heartbeat"), help: "AMQP heartbeat in seconds (0 disables).")
     var brokerHeartbeat: Int = 60
 
+    @Flag(name: [.customShort("E"), .customLong("task-events")], help: "Send task events (for Flower and celery events).")
+    var taskEvents = false
+
+    @Flag(name: .customLong("without-heartbeat"), help: "Do not send worker-heartbeat events.")
+    var withoutHeartbeat = false
+
+    @Option(name: .customLong("heartbeat-interval"), help: "Seconds between worker-heartbeat events.")
+    var heartbeatInterval: Double = 2.0
+
     @OptionGroup var plugins: PluginOptions
 
     func validate() throws {
@@ -68,6 +77,9 @@ struct WorkerCommand: ParsableCommand {
         options.acksLate = acksLate
         options.maxMessageSize = maxMessageSize
         options.brokerHeartbeat = brokerHeartbeat
+        options.sendTaskEvents = taskEvents
+        options.withoutHeartbeat = withoutHeartbeat
+        options.heartbeatInterval = heartbeatInterval
 
         // The zygote is forked before anything can start a thread (plugin
         // inits included); pool processes load the plugins themselves.

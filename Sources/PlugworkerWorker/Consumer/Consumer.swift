@@ -43,6 +43,10 @@ final class Consumer {
     var stepConsumers: [String: (step: StepInstance, queue: String)] = [:]
     /// Evloop started: announce readiness once connected.
     var evloopStarted = false
+    /// Worker and task events (Events and Heart steps).
+    private(set) var events: EventDispatcher!
+    var heartEntry: Timer.Entry?
+    var sentOnline = false
     /// The broker socket as registered in the Hub (the connection may have
     /// closed it already when we learn it failed).
     var registeredFD: Int32 = -1
@@ -95,6 +99,10 @@ final class Consumer {
         self.url = try BrokerURL(parsing: options.brokerURL)
         self.strategies = Strategy.all(registry: registry, options: options)
         self.blueprint = Blueprint(name: "Consumer", steps: Self.steps(options: options, registry: registry), logger: logger)
+        self.events = EventDispatcher(hostname: options.nodeName.name, pid: getpid(), freq: options.heartbeatInterval,
+                                      enabled: options.sendTaskEvents,
+                                      publish: { [unowned self] in self.publishEvent(exchange: $0, routingKey: $1, properties: $2, body: $3) },
+                                      clock: { [unowned self] in self.tick() })
     }
 
     /// The consumer blueprint's steps (Celery's `worker/consumer/`), then
@@ -105,8 +113,9 @@ final class Consumer {
             // Events, Heart, Mingle, Gossip and Control (monitoring, remote
             // control, start-up sync) come with the remote-control issue:
             // never included yet; here for the order and the graph.
-            BootStep("Events", requires: ["Connection"], enabled: false),
-            BootStep("Heart", requires: ["Events"], enabled: false),
+            BootStep("Events", requires: ["Connection"], start: { c in c.startEvents() }),
+            BootStep("Heart", requires: ["Events"], enabled: !options.withoutHeartbeat,
+                     start: { c in c.startHeart() }, stop: { c in c.stopHeart() }),
             BootStep("Mingle", requires: ["Events"], enabled: false),
             BootStep("Gossip", requires: ["Mingle"], enabled: false),
             BootStep("Tasks", requires: ["Mingle"],
@@ -147,6 +156,44 @@ final class Consumer {
         } catch {
             connectionLost(error)
         }
+    }
+
+    /// The Events step: declare `celeryev` on every connection; announce
+    /// worker-online once.
+    func startEvents() {
+        addConnectedHook { [unowned self] conn throws(BrokerError) in
+            try self.events.declare(on: conn)
+            if !self.sentOnline {
+                self.sentOnline = true
+                self.events.workerOnline(active: self.active.count, processed: self.processed)
+            }
+        }
+    }
+
+    /// The Heart step: worker-heartbeat every `heartbeatInterval` seconds.
+    func startHeart() {
+        heartEntry = hub.timer.callRepeatedly(every: options.heartbeatInterval) { [unowned self] in
+            guard self.connection != nil else { return }
+            self.events.workerHeartbeat(active: self.active.count, processed: self.processed)
+            self.registry.send(.heartbeatSent, SignalPayload(sender: self.options.nodeName.name, pid: getpid()))
+        }
+    }
+
+    /// Stopping the Heart says goodbye: worker-offline.
+    func stopHeart() {
+        heartEntry?.cancel()
+        events.workerOffline(active: active.count, processed: processed)
+        events.flush()
+    }
+
+    /// Tasks finished since start.
+    var processed: Int { totals.values.reduce(0, +) }
+
+    /// Events are worth nothing late: while disconnected they are dropped,
+    /// not kept in the result outbox.
+    func publishEvent(exchange: String, routingKey: String, properties: MessageProperties, body: [UInt8]) {
+        guard connection != nil else { return }
+        publish(exchange: exchange, routingKey: routingKey, properties: properties, body: body)
     }
 
     /// The Evloop step: the loop runs once every step has started; the
@@ -342,6 +389,7 @@ final class Consumer {
         guard let strategy = strategies[message.taskName] else {
             logger.error("Received unregistered task of type '\(message.taskName)'. The message has been ignored and discarded. (id \(message.id))")
             registry.send(.taskUnknown, SignalPayload(sender: options.nodeName.name, pid: getpid(), taskID: message.id, taskName: message.taskName))
+            events.taskNotRegistered(id: message.id, name: message.taskName)
             reject(d, requeue: false)
             publishFailure(to: message.replyTo, taskID: message.id, correlationID: message.correlationID,
                            exception: .notRegistered(message.taskName))
@@ -350,6 +398,8 @@ final class Consumer {
         let argumentError = message.withArguments { strategy.task.checkArguments(args: $0, kwargs: $1) }
         if let argumentError {
             logger.error("Task \(message.displayName)[\(message.id)] refused: \(argumentError.type): \(argumentError.message)")
+            events.taskFailed(id: message.id, error: argumentError)
+            events.taskRejected(id: message.id, requeue: false)
             reject(d, requeue: false)
             if message.ignoreResult != true {
                 publishFailure(to: message.replyTo, taskID: message.id, correlationID: message.correlationID, exception: argumentError)
@@ -360,6 +410,7 @@ final class Consumer {
         logger.info("Task \(request.label) received")
         registry.send(.taskReceived, SignalPayload(sender: options.nodeName.name, pid: getpid(), taskID: message.id,
                                                    taskName: message.taskName))
+        events.taskReceived(message)
         let now = CeleryTime.now()
         if revoked.contains(message.id) {
             revoke(request, reason: "revoked")
@@ -465,6 +516,7 @@ final class Consumer {
         request.timeStart = CeleryTime.now()
         request.workerPID = pid
         active[seq] = request
+        events.taskStarted(id: m.id)
         if !request.acksLate { ack(request) }
         if request.strategy.trackStarted, let queue = request.resultQueue {
             publish(ResultMessage(for: m, state: .started(pid: Int(request.workerPID ?? 0), hostname: options.nodeName.name)), to: queue)
@@ -501,9 +553,11 @@ final class Consumer {
         switch outcome {
         case .success(let result):
             logger.info("Task \(request.label) succeeded in \(Self.seconds(runtime)): \(String(decoding: result.prefix(1024), as: UTF8.self))")
+            events.taskSucceeded(id: m.id, resultJSON: result, runtime: runtime)
             if let queue = request.resultQueue { publish(ResultMessage(for: m, state: .success(result: result)), to: queue) }
         case .failure(let exception):
             logger.error("Task \(request.label) raised unexpected: \(exception)")
+            events.taskFailed(id: m.id, error: exception)
             if let queue = request.resultQueue {
                 publish(ResultMessage(for: m, state: .failure(exception, traceback: exception.traceback)), to: queue)
             }
@@ -532,6 +586,7 @@ final class Consumer {
         }
         let text = "Retry in \(Self.seconds(countdown))" + (reason.map { ": \($0)" } ?? "")
         logger.info("Task \(request.label) retry: \(text)")
+        events.taskRetried(id: m.id, error: TaskException(type: "Retry", module: "celery.exceptions", message: text))
         if let queue = request.resultQueue {
             let exception = TaskException(type: "Retry", module: "celery.exceptions", message: text)
             publish(ResultMessage(for: m, state: .retry(exception, traceback: nil), children: [.task(m.id)]), to: queue)
@@ -543,8 +598,10 @@ final class Consumer {
         if request.acksLate && request.strategy.rejectOnWorkerLost && !request.redelivered {
             logger.error("Task \(request.label): pool process \(pid) died; requeued once (reject_on_worker_lost)")
             rejectRequest(request, requeue: true)
+            events.taskRejected(id: request.id, requeue: true)
             return
         }
+        events.taskFailed(id: request.id, error: exception)
         logger.error("Task handler raised error: \(exception) (task \(request.label), pool process \(pid))")
         if let queue = request.resultQueue {
             publish(ResultMessage(for: request.message, state: .failure(exception, traceback: nil)), to: queue)
@@ -556,6 +613,7 @@ final class Consumer {
         if reason == "expired" { revoked.insert(request.id, now: Timer.now()) }
         logger.info("Discarding revoked task: \(request.label) (\(reason))")
         registry.send(.taskRevoked, SignalPayload(sender: options.nodeName.name, pid: getpid(), taskID: request.id, taskName: request.message.taskName))
+        events.taskRevoked(id: request.id, terminated: false, signum: nil, expired: reason == "expired")
         if let queue = request.resultQueue { publish(ResultMessage(for: request.message, state: .revoked(reason: reason)), to: queue) }
         ack(request)
     }

@@ -17,6 +17,12 @@ public struct WorkerOptions: Sendable {
     public var maxMessageSize = 16 << 20
     /// AMQP heartbeat, seconds (0 disables).
     public var brokerHeartbeat = 60
+    /// `-E`: send task events (monitoring, Flower); `enable_events` too.
+    public var sendTaskEvents = false
+    /// `--without-heartbeat`: no worker-heartbeat events.
+    public var withoutHeartbeat = false
+    /// Seconds between worker-heartbeat events (`--heartbeat-interval`).
+    public var heartbeatInterval = 2.0
     /// Warm shutdown waits this long for running tasks before killing them.
     public var shutdownTimeout = 60.0
 
