@@ -119,7 +119,7 @@ let package = Package(
             name: "PlugworkerWorkerTests",
             dependencies: ["PlugworkerWorker", "PlugworkerCore", "PlugworkerCelery", "PlugworkerBroker",
                            .product(name: "Logging", package: "swift-log")],
-            exclude: ["EventVectors"]
+            exclude: ["EventVectors", "Vectors"]
         ),
         .testTarget(
             name: "PlugworkerPoolTests",

@@ -10,7 +10,8 @@ struct PlugworkerCommand: ParsableCommand {
             Plugins are shared libraries built against plugworker.h; tasks are named
             module:Symbol and called through libffi with Celery's JSON arguments.
             """,
-        subcommands: [WorkerCommand.self, CallCommand.self, CheckCommand.self, ApplyCommand.self, GraphCommand.self],
+        subcommands: [WorkerCommand.self, CallCommand.self, CheckCommand.self, ApplyCommand.self, GraphCommand.self,
+                      InspectCommand.self, ControlCommand.self],
         defaultSubcommand: WorkerCommand.self
     )
 }

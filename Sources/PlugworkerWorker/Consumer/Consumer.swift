@@ -43,6 +43,12 @@ final class Consumer {
     var stepConsumers: [String: (step: StepInstance, queue: String)] = [:]
     /// Evloop started: announce readiness once connected.
     var evloopStarted = false
+    /// The mailbox's consumer tag (Control step).
+    var controlTag: String?
+    /// When the consumer was made (for `stats` uptime).
+    let startedAt = Timer.now()
+    /// Called for the `shutdown` control command.
+    var onShutdownRequest: (() -> Void)?
     /// Worker and task events (Events and Heart steps).
     private(set) var events: EventDispatcher!
     var heartEntry: Timer.Entry?
@@ -62,9 +68,9 @@ final class Consumer {
     var ready: [Request] = []
     var readyHead = 0
     /// Held for their ETA.
-    var scheduled: [ObjectIdentifier: Request] = [:]
+    var held: [ObjectIdentifier: Request] = [:]
     /// Running in the pool, by job number.
-    var active: [UInt64: Request] = [:]
+    var running: [UInt64: Request] = [:]
     var nextSeq: UInt64 = 1
 
     /// Called once, the first time the consumer is consuming.
@@ -75,7 +81,7 @@ final class Consumer {
     /// Tasks finished since start, by name (for `stats`).
     private(set) var totals: [String: Int] = [:]
     /// Revoked task ids (revoke/terminate, expiries, mingle).
-    var revoked = RevokedSet()
+    var revokedSet = RevokedSet()
     /// The node's Lamport clock (events, control replies, mingle).
     private(set) var clock = 0
 
@@ -121,7 +127,7 @@ final class Consumer {
             BootStep("Tasks", requires: ["Mingle"],
                      start: { c in c.addConnectedHook { conn throws(BrokerError) in try c.consumeTaskQueues(conn) } },
                      stop: { c in c.stopConsuming() }),
-            BootStep("Control", requires: ["Tasks"], enabled: false),
+            BootStep("Control", requires: ["Tasks"], start: { c in c.startControl() }),
             BootStep("Evloop", last: true, start: { c in c.evloopStart() }),
         ]
         for def in registry.steps where def.blueprint == .consumer {
@@ -165,7 +171,7 @@ final class Consumer {
             try self.events.declare(on: conn)
             if !self.sentOnline {
                 self.sentOnline = true
-                self.events.workerOnline(active: self.active.count, processed: self.processed)
+                self.events.workerOnline(active: self.running.count, processed: self.processed)
             }
         }
     }
@@ -174,7 +180,7 @@ final class Consumer {
     func startHeart() {
         heartEntry = hub.timer.callRepeatedly(every: options.heartbeatInterval) { [unowned self] in
             guard self.connection != nil else { return }
-            self.events.workerHeartbeat(active: self.active.count, processed: self.processed)
+            self.events.workerHeartbeat(active: self.running.count, processed: self.processed)
             self.registry.send(.heartbeatSent, SignalPayload(sender: self.options.nodeName.name, pid: getpid()))
         }
     }
@@ -182,7 +188,7 @@ final class Consumer {
     /// Stopping the Heart says goodbye: worker-offline.
     func stopHeart() {
         heartEntry?.cancel()
-        events.workerOffline(active: active.count, processed: processed)
+        events.workerOffline(active: running.count, processed: processed)
         events.flush()
     }
 
@@ -215,6 +221,7 @@ final class Consumer {
                                   connectionName: "plugworker \(options.nodeName)", logger: logger)
         stepConsumers.removeAll()
         consumerTags.removeAll()
+        controlTag = nil
         do {
             try conn.connect(timeout: 10)
             for hook in connectedHooks { try hook(conn) }
@@ -299,7 +306,7 @@ final class Consumer {
 
     /// concurrency × multiplier, plus one per message held for its ETA.
     var prefetchCount: UInt16 {
-        options.prefetchCount == 0 ? 0 : UInt16(clamping: Int(options.prefetchCount) + scheduled.count)
+        options.prefetchCount == 0 ? 0 : UInt16(clamping: Int(options.prefetchCount) + held.count)
     }
 
     /// Tries again after 0, 1, 2, 4 … 32 seconds.
@@ -329,7 +336,7 @@ final class Consumer {
         // broker requeues them; they must not run from here.
         ready.removeAll()
         readyHead = 0
-        scheduled.removeAll()
+        held.removeAll()
         if !isStopping { scheduleReconnect(after: nil) }
     }
 
@@ -355,7 +362,9 @@ final class Consumer {
     func handle(_ event: BrokerEvent) {
         switch event {
         case .delivery(let d):
-            if let consumer = stepConsumers[d.consumerTag] {
+            if d.consumerTag == controlTag {
+                receiveControl(d)
+            } else if let consumer = stepConsumers[d.consumerTag] {
                 receiveRaw(d, step: consumer.step, queue: consumer.queue)
             } else {
                 receive(d)
@@ -412,7 +421,7 @@ final class Consumer {
                                                    taskName: message.taskName))
         events.taskReceived(message)
         let now = CeleryTime.now()
-        if revoked.contains(message.id) {
+        if revokedSet.contains(message.id) {
             revoke(request, reason: "revoked")
             return
         }
@@ -443,10 +452,10 @@ final class Consumer {
     /// raised by one so it does not take a running slot's place.
     func hold(_ request: Request, until eta: Double) {
         let key = ObjectIdentifier(request)
-        scheduled[key] = request
+        held[key] = request
         updatePrefetch()
         hub.timer.call(after: eta - CeleryTime.now()) { [unowned self] in
-            guard self.scheduled.removeValue(forKey: key) != nil else { return }
+            guard self.held.removeValue(forKey: key) != nil else { return }
             self.updatePrefetch()
             self.enqueue(request)
         }
@@ -488,7 +497,7 @@ final class Consumer {
     }
 
     func start(_ request: Request) {
-        if revoked.contains(request.id) {
+        if revokedSet.contains(request.id) {
             revoke(request, reason: "revoked")
             return
         }
@@ -515,7 +524,7 @@ final class Consumer {
         request.seq = seq
         request.timeStart = CeleryTime.now()
         request.workerPID = pid
-        active[seq] = request
+        running[seq] = request
         events.taskStarted(id: m.id)
         if !request.acksLate { ack(request) }
         if request.strategy.trackStarted, let queue = request.resultQueue {
@@ -528,13 +537,13 @@ final class Consumer {
         for event in events {
             switch event {
             case .completed(let seq, let outcome, let runtime, _):
-                guard let request = active.removeValue(forKey: seq) else { continue }
+                guard let request = running.removeValue(forKey: seq) else { continue }
                 finish(request, outcome: outcome, runtime: runtime)
             case .lost(let seq, let pid, let exception):
-                guard let request = active.removeValue(forKey: seq) else { continue }
+                guard let request = running.removeValue(forKey: seq) else { continue }
                 lost(request, pid: pid, exception: exception)
             case .unstarted(let seqs, let pid):
-                let back = seqs.compactMap { active.removeValue(forKey: $0) }
+                let back = seqs.compactMap { running.removeValue(forKey: $0) }
                 logger.warning("\(back.count) task\(back.count == 1 ? "" : "s") queued to pool process \(pid) never started; running them elsewhere")
                 ready.insert(contentsOf: back, at: readyHead)
             case .processReady, .progress:
@@ -595,6 +604,14 @@ final class Consumer {
 
     /// The pool process running `request` died.
     func lost(_ request: Request, pid: Int32, exception: TaskException) {
+        if let signal = request.terminatedBy {
+            logger.info("Task \(request.label) terminated by signal \(signal) (revoke with terminate)")
+            registry.send(.taskRevoked, SignalPayload(sender: options.nodeName.name, pid: getpid(), taskID: request.id, taskName: request.message.taskName))
+            events.taskRevoked(id: request.id, terminated: true, signum: signal, expired: false)
+            if let queue = request.resultQueue { publish(ResultMessage(for: request.message, state: .revoked(reason: "terminated")), to: queue) }
+            ack(request)
+            return
+        }
         if request.acksLate && request.strategy.rejectOnWorkerLost && !request.redelivered {
             logger.error("Task \(request.label): pool process \(pid) died; requeued once (reject_on_worker_lost)")
             rejectRequest(request, requeue: true)
@@ -610,7 +627,7 @@ final class Consumer {
     }
 
     func revoke(_ request: Request, reason: String) {
-        if reason == "expired" { revoked.insert(request.id, now: Timer.now()) }
+        if reason == "expired" { revokedSet.insert(request.id, now: Timer.now()) }
         logger.info("Discarding revoked task: \(request.label) (\(reason))")
         registry.send(.taskRevoked, SignalPayload(sender: options.nodeName.name, pid: getpid(), taskID: request.id, taskName: request.message.taskName))
         events.taskRevoked(id: request.id, terminated: false, signum: nil, expired: reason == "expired")
@@ -708,18 +725,18 @@ final class Consumer {
         for tag in consumerTags { try? conn.basicCancel(consumerTag: tag) }
         consumerTags = []
         var given = 0
-        for request in ready[readyHead...] + Array(scheduled.values) {
+        for request in ready[readyHead...] + Array(held.values) {
             rejectRequest(request, requeue: true)
             given += 1
         }
         ready.removeAll()
         readyHead = 0
-        scheduled.removeAll()
+        held.removeAll()
         if given > 0 { logger.info("Gave back \(given) unstarted message\(given == 1 ? "" : "s") to the broker") }
     }
 
     /// No task is running.
-    var isIdle: Bool { active.isEmpty }
+    var isIdle: Bool { running.isEmpty }
 
     /// Closes the connection (after a warm shutdown finished, or cold).
     func close() {

@@ -19,6 +19,8 @@ final class Request {
     /// Wall-clock start, once running.
     var timeStart: Double?
     var workerPID: Int32?
+    /// Set when `revoke(terminate: true)` killed its process.
+    var terminatedBy: Int32?
 
     init(message: TaskMessage, strategy: Strategy, delivery: Delivery, generation: Int) {
         self.message = message

@@ -166,6 +166,7 @@ public final class Worker {
 
     func createConsumer() throws {
         consumer = try Consumer(options: options, registry: registry, hub: hub, pool: pool, logger: logger)
+        consumer.onShutdownRequest = { [unowned self] in self.warmShutdown() }
         consumer.onReady = { [unowned self] in
             self.logger.info("\(self.options.nodeName) ready.")
             self.registry.send(.workerReady, SignalPayload(sender: self.options.nodeName.name, pid: getpid()))
