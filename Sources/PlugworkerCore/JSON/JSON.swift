@@ -72,6 +72,12 @@ public enum JSON: Sendable, Equatable {
         return false
     }
 
+    /// Element lookup on arrays; nil for other kinds or an index out of range.
+    public subscript(index: Int) -> JSON? {
+        if case .array(let a) = self, a.indices.contains(index) { return a[index] }
+        return nil
+    }
+
     /// Member lookup on objects; nil for other kinds or a missing key.
     public subscript(key: String) -> JSON? {
         if case .object(let o) = self { return o[key] }
@@ -134,6 +140,13 @@ extension JSON: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Express
         self = .object(JSONObject(elements.map { JSONObject.Member($0.0, $0.1) }))
     }
     public init(nilLiteral: ()) { self = .null }
+}
+
+extension JSONObject: ExpressibleByDictionaryLiteral {
+    /// `["key": value, ...]`, members kept in the order written.
+    public init(dictionaryLiteral elements: (String, JSON)...) {
+        self.init(elements.map { Member($0.0, $0.1) })
+    }
 }
 
 extension JSON {
