@@ -27,10 +27,10 @@ struct WorkerCommand: ParsableCommand {
     @Option(name: [.customShort("c"), .long], help: "Number of pool processes (default: the number of CPUs).")
     var concurrency: Int?
 
-    @Option(name: [.customShort("Q"), .long], help: "Comma-separated queues to consume (default: celery).")
+    @Option(name: [.customShort("Q"), .long], help: "Comma-separated queues to consume.")
     var queues: String = "celery"
 
-    @Option(name: [.customShort("n"), .long], help: "Node name; %h host, %n short host, %d domain (default: celery@%h).")
+    @Option(name: [.customShort("n"), .long], help: "Node name; %h host, %n short host, %d domain.")
     var hostname: String = "celery@%h"
 
     @Option(name: .customLong("prefetch-multiplier"), help: "Prefetch = concurrency × this.")
