@@ -12,6 +12,7 @@
 //   PlugworkerBroker   AMQP 0-9-1 over rabbitmq-c: URL, connection, tables
 //   PlugworkerCelery   Celery's wire protocol: task messages, results
 //   PlugworkerPool     the prefork pool: zygote, pool processes, frames
+//   PlugworkerBeat     the periodic scheduler: crontab, time zones, state
 //   PlugworkerWorker   the worker: Hub, consumer, strategies, requests
 //   plugworker         the command-line tool
 //   plugworker-bench   benchmarks (release builds, never timed tests)
@@ -67,6 +68,10 @@ let package = Package(
             dependencies: ["CZlib", "PlugworkerCore", "PlugworkerBroker"]
         ),
         .target(
+            name: "PlugworkerBeat",
+            dependencies: ["PlugworkerCore"]
+        ),
+        .target(
             name: "PlugworkerPool",
             dependencies: [
                 "CPlugworkerSystem",
@@ -83,6 +88,7 @@ let package = Package(
                 "PlugworkerBroker",
                 "PlugworkerCelery",
                 "PlugworkerPool",
+                "PlugworkerBeat",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -94,6 +100,7 @@ let package = Package(
                 "PlugworkerCelery",
                 "PlugworkerPool",
                 "PlugworkerWorker",
+                "PlugworkerBeat",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -120,6 +127,10 @@ let package = Package(
             dependencies: ["PlugworkerWorker", "PlugworkerCore", "PlugworkerCelery", "PlugworkerBroker",
                            .product(name: "Logging", package: "swift-log")],
             exclude: ["EventVectors", "Vectors"]
+        ),
+        .testTarget(
+            name: "PlugworkerBeatTests",
+            dependencies: ["PlugworkerBeat", "PlugworkerCore"]
         ),
         .testTarget(
             name: "PlugworkerPoolTests",
