@@ -11,7 +11,7 @@ struct PlugworkerCommand: ParsableCommand {
             module:Symbol and called through libffi with Celery's JSON arguments.
             """,
         subcommands: [WorkerCommand.self, CallCommand.self, CheckCommand.self, ApplyCommand.self, GraphCommand.self,
-                      InspectCommand.self, ControlCommand.self],
+                      InspectCommand.self, ControlCommand.self, BeatCommand.self],
         defaultSubcommand: WorkerCommand.self
     )
 }
