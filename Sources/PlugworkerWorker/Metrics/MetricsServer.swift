@@ -12,8 +12,10 @@ import Logging
 /// One request per connection, answered then closed (`Connection: close`).
 /// A connection has `timeout` seconds in all to send its request head and
 /// take the response (a Hub `Timer` entry), so a slow or idle client cannot
-/// hold it; at most `maxConnections` are open at once, and more are closed
-/// as soon as accepted. The request head is bounded by
+/// hold it. At most `maxConnections` are open at once: when full, a new
+/// connection takes the place of the oldest one still sending its request
+/// (so idle connections cannot keep a health probe out), or is closed at
+/// once if every one is being answered. The request head is bounded by
 /// `HTTPRequestParser.limit`. Responses are written as the socket accepts
 /// them (a large `/metrics` waits for writability, never blocks the loop).
 public final class MetricsServer {
@@ -32,6 +34,7 @@ public final class MetricsServer {
     private(set) var listenFD: Int32 = -1
     var connections: [Int32: Connection] = [:]
     var readBuffer = [UInt8](repeating: 0, count: 4096)
+    var accepted: UInt64 = 0
 
     final class Connection {
         let fd: Int32
@@ -40,8 +43,13 @@ public final class MetricsServer {
         var sent = 0
         var answering = false
         var deadline: Timer.Entry?
+        /// Accept order, to find the oldest.
+        let serial: UInt64
 
-        init(fd: Int32) { self.fd = fd }
+        init(fd: Int32, serial: UInt64) {
+            self.fd = fd
+            self.serial = serial
+        }
     }
 
     /// Binds and listens (but does not accept until `start()`).
@@ -99,11 +107,15 @@ public final class MetricsServer {
                     return
                 }
             }
-            guard connections.count < maxConnections else {
-                close(fd)
-                continue
+            if connections.count >= maxConnections {
+                guard let oldest = connections.values.filter({ !$0.answering }).min(by: { $0.serial < $1.serial }) else {
+                    close(fd)
+                    continue
+                }
+                closeConnection(oldest.fd)
             }
-            let c = Connection(fd: fd)
+            accepted += 1
+            let c = Connection(fd: fd, serial: accepted)
             do {
                 try hub.add(fd) { [unowned self] events in self.handle(fd: fd, events: events) }
             } catch {
