@@ -114,6 +114,17 @@ struct WorkerMetricsTests {
         #expect(e["plugworker_broker_connected"] == 1)
     }
 
+    @Test("the Metrics step comes after Hub and before Pool, included only with a metrics port")
+    func step() throws {
+        var options = WorkerOptions()
+        var worker = try Bootsteps.describe(options: options, registry: Registry())[0]
+        #expect(worker.steps.first { $0.name == "Metrics" }?.included == false)
+        options.metricsPort = 9808
+        worker = try Bootsteps.describe(options: options, registry: Registry())[0]
+        #expect(worker.steps.prefix(4).map(\.name) == ["Timer", "Hub", "Metrics", "Pool"])
+        #expect(worker.steps[2].included && worker.steps[2].requires == ["Hub"])
+    }
+
     @Test("two workers' metrics never share counters")
     func separateRegistries() {
         let a = WorkerMetrics(), b = WorkerMetrics()
