@@ -27,6 +27,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
     ],
     targets: [
         .target(name: "CPlugworker"),
@@ -90,6 +92,8 @@ let package = Package(
                 "PlugworkerPool",
                 "PlugworkerBeat",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .executableTarget(
@@ -125,7 +129,9 @@ let package = Package(
         .testTarget(
             name: "PlugworkerWorkerTests",
             dependencies: ["PlugworkerWorker", "PlugworkerCore", "PlugworkerCelery", "PlugworkerBroker",
-                           .product(name: "Logging", package: "swift-log")],
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "Metrics", package: "swift-metrics"),
+                           .product(name: "Prometheus", package: "swift-prometheus")],
             exclude: ["EventVectors", "Vectors"]
         ),
         .testTarget(

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* accept4 */
 #include "CPlugworkerSystem.h"
 #include <sys/prctl.h>
 
@@ -164,4 +165,10 @@ int pws_arm_soft_limit_timer(double seconds) {
         if (it.it_value.tv_sec == 0 && it.it_value.tv_usec == 0) it.it_value.tv_usec = 1;
     }
     return setitimer(ITIMER_REAL, &it, NULL);
+}
+
+#include <sys/socket.h>
+
+int pws_accept_nonblocking(int fd) {
+    return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 }

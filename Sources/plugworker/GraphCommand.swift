@@ -50,6 +50,9 @@ struct BootstepsGraphCommand: ParsableCommand {
     @Option(name: [.customShort("n"), .long], help: "Node name; %h host, %n short host, %d domain.")
     var hostname: String = "celery@%h"
 
+    @Option(name: .customLong("metrics-port"), help: "The worker's --metrics-port: the Metrics step is included when it is not 0.")
+    var metricsPort: Int = 0
+
     @OptionGroup var plugins: PluginOptions
 
     func validate() throws {
@@ -74,6 +77,7 @@ struct BootstepsGraphCommand: ParsableCommand {
         var options = WorkerOptions()
         options.queues = queueList
         options.nodeName = NodeName(hostname)
+        options.metricsPort = metricsPort
         let described: [BlueprintDescription]
         do {
             described = try Bootsteps.describe(options: options, registry: registry)

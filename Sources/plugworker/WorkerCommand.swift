@@ -54,12 +54,22 @@ struct WorkerCommand: ParsableCommand {
     @Option(name: .customLong("heartbeat-interval"), help: "Seconds between worker-heartbeat events.")
     var heartbeatInterval: Double = 2.0
 
+    @Option(name: .customLong("metrics-port"),
+            help: ArgumentHelp("Serve Prometheus metrics on http://<metrics-host>:<port>/metrics and a health check on /healthz (0: off).",
+                               discussion: "Served by the worker's event loop (no thread). /healthz answers 200 or 503 with JSON saying whether the event loop, the broker connection and the pool are alive, without asking the broker. A port in use stops the worker at start (exit status 70).",
+                               valueName: "port"))
+    var metricsPort: Int = 0
+
+    @Option(name: .customLong("metrics-host"), help: ArgumentHelp("Address the metrics endpoint binds: an IPv4 or IPv6 address (default 127.0.0.1, this machine only; 0.0.0.0 for every interface).", valueName: "address"))
+    var metricsHost: String = "127.0.0.1"
+
     @OptionGroup var plugins: PluginOptions
 
     func validate() throws {
         if let c = concurrency, c < 1 || c > 512 { throw ValidationError("-c must be between 1 and 512") }
         if prefetchMultiplier < 0 { throw ValidationError("--prefetch-multiplier must be 0 or more") }
         if queueList.isEmpty { throw ValidationError("-Q needs at least one queue name") }
+        if !(0...65535).contains(metricsPort) { throw ValidationError("--metrics-port must be between 1 and 65535 (0: off)") }
     }
 
     var queueList: [String] {
@@ -80,6 +90,8 @@ struct WorkerCommand: ParsableCommand {
         options.sendTaskEvents = taskEvents
         options.withoutHeartbeat = withoutHeartbeat
         options.heartbeatInterval = heartbeatInterval
+        options.metricsPort = metricsPort
+        options.metricsHost = metricsHost
 
         // The zygote is forked before anything can start a thread (plugin
         // inits included); pool processes load the plugins themselves.

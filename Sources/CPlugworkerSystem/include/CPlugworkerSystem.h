@@ -71,4 +71,11 @@ int pws_install_soft_limit_handler(void);
 /* Arms ITIMER_REAL (SIGALRM) to fire once after `seconds`; 0 disarms.
  * Returns setitimer's result. */
 int pws_arm_soft_limit_timer(double seconds);
+
+/* ---- Sockets (added for the metrics endpoint) ---- */
+
+/* accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC) (a GNU extension
+ * the Glibc module does not export). Returns the new descriptor, or -1
+ * with errno. */
+int pws_accept_nonblocking(int fd);
 #endif

@@ -27,6 +27,8 @@ final class Consumer {
     let logger: Logger
     let url: BrokerURL
     let strategies: [String: Strategy]
+    /// The worker's metrics (the Metrics step), or nil without `--metrics-port`.
+    let metrics: WorkerMetrics?
 
     private(set) var connection: AMQPConnection?
     /// Bumped at every connection; requests remember theirs.
@@ -57,6 +59,8 @@ final class Consumer {
     /// closed it already when we learn it failed).
     var registeredFD: Int32 = -1
     var reconnectAttempt = 0
+    /// Connections established again after one was lost.
+    private(set) var reconnects = 0
     var heartbeatEntry: Timer.Entry?
     /// Acks collected during a Hub turn, sent at its end.
     var acks = AckBatcher()
@@ -96,7 +100,8 @@ final class Consumer {
         clock = max(clock, received) + 1
     }
 
-    init(options: WorkerOptions, registry: Registry, hub: Hub, pool: Pool, logger: Logger) throws(BrokerError) {
+    init(options: WorkerOptions, registry: Registry, hub: Hub, pool: Pool, metrics: WorkerMetrics? = nil,
+         logger: Logger) throws(BrokerError) {
         self.options = options
         self.registry = registry
         self.hub = hub
@@ -104,6 +109,10 @@ final class Consumer {
         self.logger = logger
         self.url = try BrokerURL(parsing: options.brokerURL)
         self.strategies = Strategy.all(registry: registry, options: options)
+        self.metrics = metrics
+        if let metrics {
+            for (name, strategy) in strategies { strategy.metrics = metrics.task(named: name) }
+        }
         self.blueprint = Blueprint(name: "Consumer", steps: Self.steps(options: options, registry: registry), logger: logger)
         self.events = EventDispatcher(hostname: options.nodeName.name, pid: getpid(), freq: options.heartbeatInterval,
                                       enabled: options.sendTaskEvents,
@@ -232,6 +241,10 @@ final class Consumer {
         }
         generation += 1
         connection = conn
+        if generation > 1 {
+            reconnects += 1
+            metrics?.brokerReconnected()
+        }
         acks.reset()
         reconnectAttempt = 0
         logger.info("Connected to \(url.masked)")
@@ -399,6 +412,7 @@ final class Consumer {
             logger.error("Received unregistered task of type '\(message.taskName)'. The message has been ignored and discarded. (id \(message.id))")
             registry.send(.taskUnknown, SignalPayload(sender: options.nodeName.name, pid: getpid(), taskID: message.id, taskName: message.taskName))
             events.taskNotRegistered(id: message.id, name: message.taskName)
+            metrics?.messageRejected(.unregistered)
             reject(d, requeue: false)
             publishFailure(to: message.replyTo, taskID: message.id, correlationID: message.correlationID,
                            exception: .notRegistered(message.taskName))
@@ -409,6 +423,7 @@ final class Consumer {
             logger.error("Task \(message.displayName)[\(message.id)] refused: \(argumentError.type): \(argumentError.message)")
             events.taskFailed(id: message.id, error: argumentError)
             events.taskRejected(id: message.id, requeue: false)
+            strategy.metrics?.rejected.increment()
             reject(d, requeue: false)
             if message.ignoreResult != true {
                 publishFailure(to: message.replyTo, taskID: message.id, correlationID: message.correlationID, exception: argumentError)
@@ -420,6 +435,7 @@ final class Consumer {
         registry.send(.taskReceived, SignalPayload(sender: options.nodeName.name, pid: getpid(), taskID: message.id,
                                                    taskName: message.taskName))
         events.taskReceived(message)
+        strategy.metrics?.received.increment()
         let now = CeleryTime.now()
         if revokedSet.contains(message.id) {
             revoke(request, reason: "revoked")
@@ -442,6 +458,7 @@ final class Consumer {
         registry.send(.taskRejected, SignalPayload(sender: options.nodeName.name, pid: getpid(), taskID: rejection.taskID,
                                                    taskName: rejection.taskName, excType: rejection.exception.type,
                                                    excMessage: rejection.exception.message))
+        metrics?.messageRejected(.invalid)
         reject(d, requeue: false)
         if rejection.canPublishFailure {
             publishFailure(to: rejection.replyTo, taskID: rejection.taskID!, correlationID: rejection.correlationID, exception: rejection.exception)
@@ -526,6 +543,7 @@ final class Consumer {
         request.workerPID = pid
         running[seq] = request
         events.taskStarted(id: m.id)
+        request.strategy.metrics?.started.increment()
         if !request.acksLate { ack(request) }
         if request.strategy.trackStarted, let queue = request.resultQueue {
             publish(ResultMessage(for: m, state: .started(pid: Int(request.workerPID ?? 0), hostname: options.nodeName.name)), to: queue)
@@ -559,12 +577,15 @@ final class Consumer {
         let m = request.message
         totals[m.taskName, default: 0] += 1
         request.strategy.observe(runtime: runtime)
+        request.strategy.metrics?.runtime.recordSeconds(runtime)
         switch outcome {
         case .success(let result):
+            request.strategy.metrics?.succeeded.increment()
             logger.info("Task \(request.label) succeeded in \(Self.seconds(runtime)): \(String(decoding: result.prefix(1024), as: UTF8.self))")
             events.taskSucceeded(id: m.id, resultJSON: result, runtime: runtime)
             if let queue = request.resultQueue { publish(ResultMessage(for: m, state: .success(result: result)), to: queue) }
         case .failure(let exception):
+            request.strategy.metrics?.failed.increment()
             logger.error("Task \(request.label) raised unexpected: \(exception)")
             events.taskFailed(id: m.id, error: exception)
             if let queue = request.resultQueue {
@@ -595,6 +616,7 @@ final class Consumer {
         }
         let text = "Retry in \(Self.seconds(countdown))" + (reason.map { ": \($0)" } ?? "")
         logger.info("Task \(request.label) retry: \(text)")
+        request.strategy.metrics?.retried.increment()
         events.taskRetried(id: m.id, error: TaskException(type: "Retry", module: "celery.exceptions", message: text))
         if let queue = request.resultQueue {
             let exception = TaskException(type: "Retry", module: "celery.exceptions", message: text)
@@ -608,6 +630,7 @@ final class Consumer {
             logger.info("Task \(request.label) terminated by signal \(signal) (revoke with terminate)")
             registry.send(.taskRevoked, SignalPayload(sender: options.nodeName.name, pid: getpid(), taskID: request.id, taskName: request.message.taskName))
             events.taskRevoked(id: request.id, terminated: true, signum: signal, expired: false)
+            request.strategy.metrics?.revoked.increment()
             if let queue = request.resultQueue { publish(ResultMessage(for: request.message, state: .revoked(reason: "terminated")), to: queue) }
             ack(request)
             return
@@ -616,9 +639,11 @@ final class Consumer {
             logger.error("Task \(request.label): pool process \(pid) died; requeued once (reject_on_worker_lost)")
             rejectRequest(request, requeue: true)
             events.taskRejected(id: request.id, requeue: true)
+            request.strategy.metrics?.rejected.increment()
             return
         }
         events.taskFailed(id: request.id, error: exception)
+        request.strategy.metrics?.failed.increment()
         logger.error("Task handler raised error: \(exception) (task \(request.label), pool process \(pid))")
         if let queue = request.resultQueue {
             publish(ResultMessage(for: request.message, state: .failure(exception, traceback: nil)), to: queue)
@@ -631,6 +656,7 @@ final class Consumer {
         logger.info("Discarding revoked task: \(request.label) (\(reason))")
         registry.send(.taskRevoked, SignalPayload(sender: options.nodeName.name, pid: getpid(), taskID: request.id, taskName: request.message.taskName))
         events.taskRevoked(id: request.id, terminated: false, signum: nil, expired: reason == "expired")
+        request.strategy.metrics?.revoked.increment()
         if let queue = request.resultQueue { publish(ResultMessage(for: request.message, state: .revoked(reason: reason)), to: queue) }
         ack(request)
     }
@@ -737,6 +763,22 @@ final class Consumer {
 
     /// No task is running.
     var isIdle: Bool { running.isEmpty }
+
+    /// Task messages delivered and not yet settled: waiting for a pool
+    /// process, held for their ETA, or running with a late ack. This is
+    /// what counts against the prefetch window. Walks the requests: for a
+    /// scrape, not for the hot path.
+    var unackedTaskMessages: Int {
+        var n = held.count
+        for r in ready[readyHead...] where !r.acknowledged { n += 1 }
+        for r in running.values where !r.acknowledged { n += 1 }
+        return n
+    }
+
+    /// The broker connection as `/healthz` reports it.
+    var connectionState: String {
+        connection != nil ? "connected" : (generation == 0 ? "connecting" : "reconnecting")
+    }
 
     /// Closes the connection (after a warm shutdown finished, or cold).
     func close() {

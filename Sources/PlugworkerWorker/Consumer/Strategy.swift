@@ -14,6 +14,10 @@ final class Strategy {
     let hardTimeLimit: Double?
     /// The task declares a ctx parameter (and may read the headers).
     let takesContext: Bool
+    /// The task's counters and runtime histogram, when the worker serves
+    /// metrics (`--metrics-port`); nil otherwise, so recording costs one
+    /// nil check.
+    var metrics: TaskMetrics?
 
     /// How many jobs of a short task may wait in a busy pool process's
     /// socket: enough to save most wake-ups, few enough that a task that

@@ -24,6 +24,9 @@ public final class Hub {
     public let timer: Timer
     var beforePoll: [() -> Bool] = []
     public private(set) var running = false
+    /// When the current (or last) turn began, on `Timer.now()`'s clock:
+    /// `/healthz` calls the loop stuck when this gets old.
+    public private(set) var lastTurn = Timer.now()
     var stopRequested = false
     let logger: Logger
 
@@ -82,6 +85,14 @@ public final class Hub {
         _ = pws_epoll_ctl(epfd, 2, fd, events, UInt64(UInt32(bitPattern: fd)))
     }
 
+    /// Sets what `fd` is watched for: readability, writability, both, or
+    /// neither (errors and hang-ups are always reported).
+    public func setInterest(_ fd: Int32, readable: Bool, writable: Bool) {
+        guard handlers[fd] != nil else { return }
+        let events = (readable ? UInt32(PWS_IN) : 0) | (writable ? UInt32(PWS_OUT) : 0)
+        _ = pws_epoll_ctl(epfd, 2, fd, events, UInt64(UInt32(bitPattern: fd)))
+    }
+
     /// Stops watching `fd` (it need not be open any more).
     public func remove(_ fd: Int32) {
         guard handlers.removeValue(forKey: fd) != nil else { return }
@@ -105,6 +116,7 @@ public final class Hub {
         defer { running = false }
         var events = [pws_event](repeating: pws_event(), count: 64)
         while !stopRequested {
+            lastTurn = Timer.now()
             // Timers first: one may connect, and rabbitmq-c may then hold
             // deliveries in its buffer that only the drains below see.
             timer.fireDue()
@@ -119,6 +131,7 @@ public final class Hub {
                 logger.critical("epoll_wait failed: \(String(cString: strerror(errno)))")
                 return
             }
+            lastTurn = Timer.now()
             for i in 0..<Int(n) {
                 let fd = Int32(bitPattern: UInt32(truncatingIfNeeded: events[i].data))
                 handlers[fd]?(events[i].events)

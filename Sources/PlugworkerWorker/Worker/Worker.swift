@@ -7,8 +7,8 @@ import PlugworkerBroker
 import PlugworkerCore
 import PlugworkerPool
 
-/// A running worker: a blueprint of bootsteps (Timer, Hub, Pool, Beat,
-/// StateDB, plugin worker steps, Consumer last), started in dependency order
+/// A running worker: a blueprint of bootsteps (Timer, Hub, Metrics, Pool,
+/// Beat, StateDB, plugin worker steps, Consumer last), started in dependency order
 /// and stopped in reverse; the Consumer step runs the consumer blueprint.
 ///
 /// Signals only set state that the Hub acts on (they arrive through a
@@ -39,6 +39,10 @@ public final class Worker {
     var pool: Pool!
     var consumer: Consumer!
     var signalFD: Int32 = -1
+    /// With `--metrics-port` (the Metrics step): the counters, and the
+    /// HTTP endpoint serving them and `/healthz` from the Hub.
+    private(set) var metrics: WorkerMetrics?
+    private(set) var metricsServer: MetricsServer?
 
     var shutdownPhase = 0  // 0 running, 1 warm, 2 cold
     var warmDeadline: Timer.Entry?
@@ -63,6 +67,12 @@ public final class Worker {
                      create: { w in w.hub = try Hub(logger: w.logger, timer: w.timer) },
                      start: { w in try w.startSignals() },
                      stop: { w in w.stopSignals() }),
+            // Before the Pool, so that a port in use stops the worker
+            // before any process is forked.
+            BootStep("Metrics", requires: ["Hub"], enabled: options.metricsPort != 0,
+                     create: { w in try w.createMetrics() },
+                     start: { w in try w.metricsServer?.start() },
+                     stop: { w in w.stopMetrics() }),
             BootStep("Pool", requires: ["Hub"],
                      create: { w in w.createPool() },
                      start: { w in try w.startPool() },
@@ -165,13 +175,65 @@ public final class Worker {
     }
 
     func createConsumer() throws {
-        consumer = try Consumer(options: options, registry: registry, hub: hub, pool: pool, logger: logger)
+        consumer = try Consumer(options: options, registry: registry, hub: hub, pool: pool, metrics: metrics, logger: logger)
         consumer.onShutdownRequest = { [unowned self] in self.warmShutdown() }
         consumer.onReady = { [unowned self] in
             self.logger.info("\(self.options.nodeName) ready.")
             self.registry.send(.workerReady, SignalPayload(sender: self.options.nodeName.name, pid: getpid()))
         }
         try consumer.blueprint.apply(consumer)
+    }
+
+    // MARK: Metrics
+
+    /// The Metrics step: counters for every registered task, the initial
+    /// plugin load counted, and the endpoint bound (a port in use fails
+    /// the step, and the worker exits with `startFailed`).
+    func createMetrics() throws(MetricsServerError) {
+        let m = WorkerMetrics()
+        m.pluginLoaded(count: registry.modules.count)
+        m.pluginFailed(count: registry.failures.count)
+        let server = try MetricsServer(host: options.metricsHost, port: options.metricsPort, hub: hub, logger: logger)
+        server.respond = { [unowned self] head in
+            MetricsEndpoint.respond(to: head, metrics: { self.metricsText() }, health: { self.health() })
+        }
+        metrics = m
+        metricsServer = server
+        logger.info("metrics: serving http://\(server.address)/metrics and /healthz")
+    }
+
+    func stopMetrics() {
+        metricsServer?.stop()
+    }
+
+    /// `/metrics`: the gauges read now, then every family.
+    func metricsText() -> [UInt8] {
+        guard let metrics else { return [] }
+        var sample = WorkerMetrics.Sample()
+        if let pool {
+            sample.poolProcesses = pool.processes.count { !$0.retiring }
+            sample.poolBusy = pool.busyCount
+            sample.poolConcurrency = pool.concurrency
+        }
+        if let consumer {
+            sample.prefetchInUse = consumer.unackedTaskMessages
+            sample.prefetchLimit = Int(consumer.prefetchCount)
+            sample.brokerConnected = consumer.connection != nil
+        }
+        return metrics.exposition(sample)
+    }
+
+    /// `/healthz`: from what the Hub, the consumer and the pool know now.
+    func health() -> HealthReport {
+        let processes = pool?.processes ?? []
+        return HealthReport(hubRunning: hub.running, hubLastTurnAge: max(0, Timer.now() - hub.lastTurn),
+                            brokerState: consumer?.connectionState ?? "connecting",
+                            reconnects: consumer?.reconnects ?? 0,
+                            processes: processes.count { !$0.retiring },
+                            readyProcesses: processes.count { $0.ready && !$0.retiring },
+                            busyProcesses: pool?.busyCount ?? 0,
+                            concurrency: pool?.concurrency ?? options.concurrency,
+                            poolHealthy: (pool?.healthy ?? false) && !zygote.isClosed)
     }
 
     // MARK: Signals and shutdown

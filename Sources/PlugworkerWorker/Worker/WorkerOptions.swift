@@ -25,6 +25,12 @@ public struct WorkerOptions: Sendable {
     public var heartbeatInterval = 2.0
     /// Warm shutdown waits this long for running tasks before killing them.
     public var shutdownTimeout = 60.0
+    /// `--metrics-port`: serve `/metrics` (Prometheus) and `/healthz` on
+    /// this TCP port; 0 (the default) serves nothing.
+    public var metricsPort = 0
+    /// `--metrics-host`: the address the endpoint binds (default
+    /// 127.0.0.1: this machine only).
+    public var metricsHost = "127.0.0.1"
 
     public init() {}
 
