@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ArgumentParser
+import PlugworkerBeat
 import Logging
 import PlugworkerCore
 import PlugworkerPool
@@ -63,6 +64,15 @@ struct WorkerCommand: ParsableCommand {
     @Option(name: .customLong("metrics-host"), help: ArgumentHelp("Address the metrics endpoint binds: an IPv4 or IPv6 address (default 127.0.0.1, this machine only; 0.0.0.0 for every interface).", valueName: "address"))
     var metricsHost: String = "127.0.0.1"
 
+    @Flag(name: [.customShort("B"), .customLong("beat")], help: "Also run beat, the periodic task scheduler, in this worker (the [beat] table of --config).")
+    var beat = false
+
+    @Option(name: .customLong("config"), help: ArgumentHelp("The config file (for -B: its [beat] schedule).", valueName: "file"))
+    var config: String = "plugworker.toml"
+
+    @Option(name: [.customShort("s"), .customLong("schedule")], help: ArgumentHelp("Beat's state file (last runs; default: beat.state, or plugworker-beat.state beside the config).", valueName: "file"))
+    var schedule: String?
+
     @OptionGroup var plugins: PluginOptions
 
     func validate() throws {
@@ -91,6 +101,14 @@ struct WorkerCommand: ParsableCommand {
         options.withoutHeartbeat = withoutHeartbeat
         options.heartbeatInterval = heartbeatInterval
         options.metricsPort = metricsPort
+        if beat {
+            do {
+                options.beat = try BeatConfig.load(path: config, statePath: schedule)
+            } catch {
+                FileHandleOutput.stderr(error.description)
+                throw ExitStatus.config
+            }
+        }
         options.metricsHost = metricsHost
 
         // The zygote is forked before anything can start a thread (plugin

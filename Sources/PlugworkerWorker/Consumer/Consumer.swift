@@ -66,6 +66,9 @@ final class Consumer {
     var acks = AckBatcher()
     /// Messages published while the connection was down (results only).
     var outbox: [(exchange: String, routingKey: String, properties: MessageProperties, body: [UInt8])] = []
+    /// Queues declared on the current connection for tasks this worker
+    /// sends (beat with -B); emptied on each new connection.
+    var declaredForSending: Set<String> = []
     static let outboxLimit = 10_000
 
     /// Received, waiting for a pool process (FIFO: `ready[readyHead...]`).
@@ -241,6 +244,7 @@ final class Consumer {
         }
         generation += 1
         connection = conn
+        declaredForSending = []
         if generation > 1 {
             reconnects += 1
             metrics?.brokerReconnected()

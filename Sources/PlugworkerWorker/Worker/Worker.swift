@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CPlugworkerSystem
 import Logging
+import PlugworkerBeat
 import PlugworkerBroker
 import PlugworkerCore
 import PlugworkerPool
@@ -38,6 +39,7 @@ public final class Worker {
     var hub: Hub!
     var pool: Pool!
     var consumer: Consumer!
+    var beat: BeatService?
     var signalFD: Int32 = -1
     /// With `--metrics-port` (the Metrics step): the counters, and the
     /// HTTP endpoint serving them and `/healthz` from the Hub.
@@ -78,10 +80,16 @@ public final class Worker {
                      start: { w in try w.startPool() },
                      stop: { w in w.stopPool() },
                      shutdown: { w in w.zygote.stop() }),
-            // Beat (issue: the periodic scheduler) and StateDB (persistent
-            // revokes) are not implemented yet: their flags do not exist, so
-            // they are never included; they are here for the order and graph.
-            BootStep("Beat", requires: ["Pool"], enabled: false),
+            // Beat with -B: the scheduler on this Hub, sending through the
+            // Consumer's connection (which starts after it: due entries wait
+            // until it is up).
+            BootStep("Beat", requires: ["Pool"], enabled: options.beat != nil,
+                     create: { w in w.createBeat() },
+                     start: { w in try w.beat?.start() },
+                     stop: { w in w.beat?.stop() }),
+            // StateDB (persistent revokes) is not implemented yet: its flag
+            // does not exist, so it is never included; it is here for the
+            // order and the graph.
             BootStep("StateDB", enabled: false),
             BootStep("Consumer", requires: ["Pool"], last: true,
                      create: { w in try w.createConsumer() },
@@ -174,6 +182,13 @@ public final class Worker {
         _ = pool.waitUntilStopped(timeout: 5)
     }
 
+    func createBeat() {
+        guard let config = options.beat else { return }
+        beat = BeatService(config: config, hub: hub, logger: logger, origin: options.nodeName.name) { [unowned self] message, queue in
+            self.consumer?.sendTask(message, queue: queue) ?? false
+        }
+    }
+
     func createConsumer() throws {
         consumer = try Consumer(options: options, registry: registry, hub: hub, pool: pool, metrics: metrics, logger: logger)
         consumer.onShutdownRequest = { [unowned self] in self.warmShutdown() }
@@ -249,6 +264,9 @@ public final class Worker {
         case SIGTTIN:
             pool.grow(1)
             logger.info("pool: growing by 1 (SIGTTIN)")
+        case SIGHUP where beat != nil:
+            logger.info("beat: HUP: reloading the schedule")
+            beat?.reload()
         case SIGTTOU:
             pool.shrink(1)
             logger.info("pool: shrinking by 1 (SIGTTOU)")

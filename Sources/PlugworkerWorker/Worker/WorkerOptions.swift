@@ -1,3 +1,4 @@
+import PlugworkerBeat
 /// How a worker runs: what `plugworker` (the `worker` command) was told.
 /// Names and defaults follow `celery worker`'s options.
 public struct WorkerOptions: Sendable {
@@ -31,6 +32,9 @@ public struct WorkerOptions: Sendable {
     /// `--metrics-host`: the address the endpoint binds (default
     /// 127.0.0.1: this machine only).
     public var metricsHost = "127.0.0.1"
+
+    /// The beat schedule to run in this worker (`-B`); nil without `-B`.
+    public var beat: BeatConfig?
 
     public init() {}
 
