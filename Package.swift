@@ -16,6 +16,7 @@
 //   PlugworkerWorker   the worker: Hub, consumer, strategies, requests
 //   plugworker         the command-line tool
 //   plugworker-bench   benchmarks (release builds, never timed tests)
+//   plugworker-fuzz    libFuzzer targets (scripts/fuzz.sh), and their replay
 import PackageDescription
 
 let package = Package(
@@ -108,6 +109,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        .executableTarget(
+            name: "plugworker-fuzz",
+            dependencies: ["PlugworkerCore", "PlugworkerBroker", "PlugworkerCelery",
+                           .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "plugworker-bench",
