@@ -54,6 +54,9 @@ struct WorkerCommand: ParsableCommand {
     @Option(name: .customLong("heartbeat-interval"), help: "Seconds between worker-heartbeat events.")
     var heartbeatInterval: Double = 2.0
 
+    @Flag(name: .customLong("no-hot-plugins"), help: "Do not watch the plugin directories: plugins added, replaced or removed while running are ignored.")
+    var noHotPlugins = false
+
     @OptionGroup var plugins: PluginOptions
 
     func validate() throws {
@@ -80,17 +83,31 @@ struct WorkerCommand: ParsableCommand {
         options.sendTaskEvents = taskEvents
         options.withoutHeartbeat = withoutHeartbeat
         options.heartbeatInterval = heartbeatInterval
+        options.hotPlugins = !noHotPlugins
 
         // The zygote is forked before anything can start a thread (plugin
         // inits included); pool processes load the plugins themselves.
+        // They load the plugin files the master hands the zygote (exactly
+        // the master's; with hot plugins, private copies), else the directories.
         let pluginOptions = plugins
-        let zygote = try Zygote.start {
+        let zygote = try Zygote.start(loading: { files in
             let registry = Registry()
-            _ = pluginOptions.loadAll(into: pluginOptions.makeLoader(registry: registry))
+            _ = pluginOptions.loadAll(into: pluginOptions.makeLoader(registry: registry), files: files)
             return PoolProcess.Runtime(registry: registry, hostname: options.nodeName.name)
-        }
+        })
         let registry = Registry()
-        let errors = plugins.loadAll(into: plugins.makeLoader(registry: registry))
+        let loader = plugins.makeLoader(registry: registry)
+        if options.hotPlugins {
+            do {
+                loader.store = try PluginStore()
+            } catch {
+                FileHandleOutput.stderr(error.description)
+                throw ExitStatus.config
+            }
+        }
+        defer { loader.store?.removeAll() }
+        let errors = plugins.loadAll(into: loader)
+        zygote.setPluginFiles(loader.pluginFiles)
         // Plugins found in a directory may fail (logged; the worker goes on
         // without them), but a --task or --steps given by hand must work.
         let explicit = errors.filter { e in registry.failures.allSatisfy { $0.error != e } }
@@ -98,8 +115,8 @@ struct WorkerCommand: ParsableCommand {
             for e in explicit { FileHandleOutput.stderr(e.description) }
             throw ExitStatus.config
         }
-        let worker = Worker(options: options, registry: registry, zygote: zygote,
-                                logger: Logger(label: "plugworker.worker"))
+        let worker = Worker(options: options, registry: registry, zygote: zygote, loader: loader,
+                            logger: Logger(label: "plugworker.worker"))
         let status = worker.run()
         if status != 0 { throw ExitCode(status) }
     }

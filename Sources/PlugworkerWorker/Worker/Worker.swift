@@ -31,6 +31,8 @@ public final class Worker {
     let registry: Registry
     let logger: Logger
     let zygote: Zygote
+    /// The master's plugin loader, for hot plugins (nil: no Autoreloader).
+    let loader: PluginLoader?
     private(set) var blueprint: Blueprint<Worker>!
 
     // Made by the steps.
@@ -38,6 +40,7 @@ public final class Worker {
     var hub: Hub!
     var pool: Pool!
     var consumer: Consumer!
+    var hotPlugins: HotPlugins?
     var signalFD: Int32 = -1
 
     var shutdownPhase = 0  // 0 running, 1 warm, 2 cold
@@ -47,11 +50,14 @@ public final class Worker {
     /// - Parameters:
     ///   - registry: the plugins as loaded in the master (strategies, signals, steps).
     ///   - zygote: the fork server, started before any thread existed.
-    public init(options: WorkerOptions, registry: Registry, zygote: Zygote, logger: Logger) {
+    ///   - loader: the loader that filled `registry`, for hot plugins
+    ///     (the Autoreloader step does nothing without one).
+    public init(options: WorkerOptions, registry: Registry, zygote: Zygote, loader: PluginLoader? = nil, logger: Logger) {
         self.options = options
         self.registry = registry
         self.logger = logger
         self.zygote = zygote
+        self.loader = loader
         blueprint = Blueprint(name: "Worker", steps: Self.steps(options: options, registry: registry), logger: logger)
     }
 
@@ -73,6 +79,11 @@ public final class Worker {
             // they are never included; they are here for the order and graph.
             BootStep("Beat", requires: ["Pool"], enabled: false),
             BootStep("StateDB", enabled: false),
+            // Hot plugins (see HotPlugins); Celery's module reloader had this name.
+            BootStep("Autoreloader", requires: ["Pool"], enabled: options.hotPlugins,
+                     create: { w in w.createHotPlugins() },
+                     start: { w in try w.hotPlugins?.start() },
+                     stop: { w in w.hotPlugins?.stop() }),
             BootStep("Consumer", requires: ["Pool"], last: true,
                      create: { w in try w.createConsumer() },
                      start: { w in try w.consumer.blueprint.start(w.consumer) },
@@ -162,6 +173,13 @@ public final class Worker {
     func stopPool() {
         pool.shutdown(cold: shutdownPhase == 2)
         _ = pool.waitUntilStopped(timeout: 5)
+    }
+
+    func createHotPlugins() {
+        guard let loader, loader.store != nil else { return }
+        let hot = HotPlugins(loader: loader, hub: hub, pool: pool, zygote: zygote, logger: logger)
+        hot.onChange = { [unowned self] in self.consumer?.refreshStrategies() }
+        hotPlugins = hot
     }
 
     func createConsumer() throws {
