@@ -27,7 +27,9 @@ extension PluginLoader {
     /// Refusals name `original`, are recorded in the registry under it (for
     /// `inspect plugins` and the banner) and thrown; they are not logged here.
     /// - Returns: the module now live for `original`.
-    public func loadCopy(of original: String, replacing old: PluginModule?) throws(PluginError) -> PluginModule {
+    /// - Parameter logging: log a refusal too (at start-up; the hot-plugins
+    ///   watcher logs its own).
+    public func loadCopy(of original: String, replacing old: PluginModule?, logging: Bool = false) throws(PluginError) -> PluginModule {
         guard let store else { return try loadPlugin(at: original) }
         do throws(PluginError) {
             _ = try checkFile(original, what: "plugin")
@@ -43,6 +45,7 @@ extension PluginLoader {
         } catch {
             registry.clearFailures(path: original)
             registry.recordFailure(path: original, error: error)
+            if logging { log(.error, error.logLine) }
             throw error
         }
     }

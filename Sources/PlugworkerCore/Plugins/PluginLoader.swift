@@ -91,7 +91,7 @@ public final class PluginLoader {
             for file in entries {
                 do {
                     if store != nil {
-                        results.append(.success(try loadCopy(of: dir + "/" + file, replacing: nil)))
+                        results.append(.success(try loadCopy(of: dir + "/" + file, replacing: nil, logging: true)))
                         continue
                     }
                     results.append(.success(try loadPlugin(at: dir + "/" + file)))

@@ -13,8 +13,9 @@ import Glibc
 /// overwritten in place, replaced or removed without touching the code that
 /// running processes have mapped.
 ///
-/// The root is `$XDG_RUNTIME_DIR/plugworker-<pid>/plugins` (else
-/// `$TMPDIR` or `/tmp`), created mode 0700; copies are read-only (0500) in
+/// The root is `<dir>/plugworker-<pid>/plugins`, `<dir>` the first of
+/// `$PLUGWORKER_STATE_DIR`, `$XDG_RUNTIME_DIR`, `$TMPDIR`, `/tmp`, `/var/tmp`
+/// that is writable and not mounted noexec, created mode 0700; copies are read-only (0500) in
 /// their own 0700 directory, so the loader's permission check passes and
 /// nobody else can change them. `removeAll()` deletes the tree at exit
 /// (running processes keep their mappings of unlinked files).
@@ -35,7 +36,7 @@ public final class PluginStore {
     }
 
     /// - Parameter directory: where to create `plugworker-<pid>`; nil for
-    ///   `$XDG_RUNTIME_DIR`, `$TMPDIR`, `/tmp`, the first that exists.
+    ///   the default (see the type's documentation).
     /// - Throws: `PluginError(.loadFailed)` if the directory cannot be made
     ///   private.
     public init(directory: String? = nil) throws(PluginError) {
@@ -46,9 +47,19 @@ public final class PluginStore {
         try Self.makePrivateDirectory(root)
     }
 
+    /// `$PLUGWORKER_STATE_DIR`, `$XDG_RUNTIME_DIR`, `$TMPDIR`, `/tmp`,
+    /// `/var/tmp`: the first that is writable and not mounted `noexec` (a
+    /// copy there could not be mapped executable); `/tmp` if none is.
     static func defaultParent() -> String {
-        for name in ["XDG_RUNTIME_DIR", "TMPDIR"] {
-            if let v = getenv(name).map({ String(cString: $0) }), !v.isEmpty, access(v, W_OK) == 0 { return v }
+        var candidates: [String] = []
+        for name in ["PLUGWORKER_STATE_DIR", "XDG_RUNTIME_DIR", "TMPDIR"] {
+            if let v = getenv(name).map({ String(cString: $0) }), !v.isEmpty { candidates.append(v) }
+        }
+        candidates += ["/tmp", "/var/tmp"]
+        for dir in candidates where access(dir, W_OK | X_OK) == 0 {
+            var fs = statvfs()
+            if statvfs(dir, &fs) == 0 && fs.f_flag & 8 != 0 { continue } // ST_NOEXEC (not imported into Swift)
+            return dir
         }
         return "/tmp"
     }

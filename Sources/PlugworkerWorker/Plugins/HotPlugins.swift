@@ -74,6 +74,17 @@ final class HotPlugins {
         }
         try hub.add(fd) { [unowned self] _ in self.readEvents() }
         logger.debug("plugins: watching \(watcher.directories.values.sorted().joined(separator: ", ")) for hot plugins")
+        catchUp()
+    }
+
+    /// What changed between the start-up load and the watch: files that
+    /// appeared (neither loaded nor refused then) and files of loaded
+    /// modules that are gone.
+    func catchUp() {
+        let registry = loader.registry
+        let known = Set(registry.modules.map(\.sourcePath) + registry.failures.map(\.path))
+        let paths = allPaths().filter { !known.contains($0) || access($0, F_OK) != 0 }
+        if !paths.isEmpty { reconcile(paths) }
     }
 
     func stop() {
