@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CPlugworkerSystem
+import PlugworkerCore
 import Testing
 @testable import PlugworkerWorker
 
@@ -144,5 +145,28 @@ import Testing
         #expect(events.contains { $0.mask & Self.create != 0 })
         #expect(events.contains { $0.mask & Self.closeWrite != 0 })
         #expect(w.takeDue(now: 1) == [dir + "/libnew.so"])
+    }
+}
+
+/// The `plugins` pidbox command's payload and its CLI spec.
+@Suite struct PluginsCommandTests {
+    @Test("one object per module: status, paths, tasks; a refused file carries its error's code, message, detail, hint")
+    func payload() throws {
+        let error = PluginError(.notSharedObject, "/p/libbroken.so: not a shared object", detail: "no ELF magic",
+                                hint: "build it with cc -shared", path: "/p/libbroken.so")
+        let loaded = ControlDispatcher.pluginJSON(PluginListing(
+            name: "hotswap", version: "2", path: "/run/x/abc/libhotswap.so", originalPath: "/p/libhotswap.so",
+            abi: "1.0", status: "loaded", error: nil, tasks: ["hotswap.version"]))
+        #expect(loaded["status"] == .string("loaded") && loaded["original_path"] == .string("/p/libhotswap.so"))
+        #expect(loaded["error"] == .null && loaded["tasks"] == .array([.string("hotswap.version")]))
+        let refused = ControlDispatcher.pluginJSON(PluginListing(
+            name: "broken", version: nil, path: "/p/libbroken.so", originalPath: nil, abi: "-", status: "refused",
+            error: error, tasks: []))
+        #expect(refused["version"] == .null && refused["status"] == .string("refused"))
+        let e = try #require(refused["error"])
+        #expect(e["code"] == .string("PW102") && e["name"] == .string("not-a-shared-object"))
+        #expect(e["message"] == .string(error.message) && e["detail"] == .string("no ELF magic") && e["hint"] == .string("build it with cc -shared"))
+        #expect(ControlCommandSpec.named("plugins", kind: .inspect) != nil)
+        #expect(ControlDispatcher.commands.contains("plugins"))
     }
 }

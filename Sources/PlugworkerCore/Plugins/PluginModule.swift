@@ -88,4 +88,16 @@ public struct PluginListing: Sendable, Equatable {
     /// Why it was refused.
     public var error: PluginError?
     public var tasks: [String]
+
+    public init(name: String, version: String?, path: String, originalPath: String?, abi: String, status: String,
+                error: PluginError?, tasks: [String]) {
+        self.name = name
+        self.version = version
+        self.path = path
+        self.originalPath = originalPath
+        self.abi = abi
+        self.status = status
+        self.error = error
+        self.tasks = tasks
+    }
 }
