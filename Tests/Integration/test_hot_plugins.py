@@ -3,7 +3,7 @@ client: a plugin copied into a plugin directory of a running, busy worker
 is registered and runs; replaced by another build, new calls run the new
 code while a call already running finishes on the old; removed, its tasks
 are unknown (NotRegistered); a broken file is refused and listed with its
-error by ``inspect plugins``. All the while a background thread streams
+error by ``inspect plugins``; SIGHUP reloads the pool. All the while a background thread streams
 ``arith.add`` tasks, and every one of them must be answered, correctly,
 exactly once.
 
@@ -23,6 +23,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -174,6 +175,13 @@ def test_hot_add_replace_remove_refuse_under_load(app, custom_worker, broker_url
         assert slow.get(timeout=TASK_TIMEOUT) == 1, "the call running during the replace must finish on v1"
         assert call(app, queue, "hotswap.slow_version", 0) == 2
 
+        # (2b) Overwritten in place (same inode, as `cp v1 target` does): the
+        # worker runs private copies, so nothing running is touched; the v1
+        # module loaded before comes back (its init does not run again).
+        shutil.copyfile(v1, target)
+        wait_for(lambda: call(app, queue, "hotswap.version", timeout=5) == 1, 5,
+                 "hotswap.version to return 1 again after the in-place overwrite")
+
         # (3) Remove: the tasks are unregistered, then refused as unknown.
         target.unlink()
         wait_for(lambda: "hotswap.version" not in registered(app, node), HOT_TIMEOUT,
@@ -197,7 +205,7 @@ def test_hot_add_replace_remove_refuse_under_load(app, custom_worker, broker_url
 
         listing = plugins_listing(app, node)
         hot = [(p["version"], p["status"]) for p in listing if p["name"] == "hotswap"]
-        assert hot == [("1", "replaced"), ("2", "removed")], listing
+        assert hot == [("2", "replaced"), ("1", "removed")], listing
         arith = next(p for p in listing if p["name"] == "arith")
         assert arith["status"] == "loaded" and "arith.add" in arith["tasks"]
 
@@ -208,6 +216,11 @@ def test_hot_add_replace_remove_refuse_under_load(app, custom_worker, broker_url
         assert cli.returncode == 0, cli.stderr
         statuses = {(p["name"], p["status"]) for p in json.loads(cli.stdout)[node]}
         assert ("broken", "refused") in statuses and ("arith", "loaded") in statuses
+
+        # (5) SIGHUP reloads the pool the same way (new processes, the old
+        # ones finish what they hold), still under the stream.
+        os.kill(proc.proc.pid, signal.SIGHUP)
+        wait_for(lambda: "pool: reloading (SIGHUP)" in proc.log_text(), 5, "the SIGHUP reload")
 
         # The stream carries on after all of it.
         answered = len(stream.answers)
@@ -228,7 +241,8 @@ def test_hot_add_replace_remove_refuse_under_load(app, custom_worker, broker_url
     assert all(runs[tid] == 1 for tid in stream.sent), "a streamed task has no success line"
     assert "plugins: loaded libhotswap.so (hotswap 1)" in log
     assert "plugins: replaced libhotswap.so (hotswap 1 → hotswap 2)" in log
-    assert "plugins: removed libhotswap.so (hotswap 2)" in log
+    assert "plugins: replaced libhotswap.so (hotswap 2 → hotswap 1)" in log
+    assert "plugins: removed libhotswap.so (hotswap 1)" in log
     assert re.search(r"ERROR/MainProcess\] plugins: refused .*libbroken\.so.*PW102", log)
     assert "Traceback" not in log and "exited on signal" not in log and "WorkerLostError" not in log
     print(f"\nhotswap.version listed {listed_after:.2f} s after the copy; "

@@ -15,7 +15,8 @@ import PlugworkerPool
 /// signalfd): TERM warm shutdown (stop consuming, give back unstarted
 /// messages, let running tasks finish, then exit), INT warm then cold on a
 /// second INT, QUIT cold (kill the pool; the broker requeues what was not
-/// acknowledged), TTIN/TTOU grow/shrink the pool.
+/// acknowledged), TTIN/TTOU grow/shrink the pool, HUP reloads the pool
+/// (`Pool.recycle`: new processes, old ones finish their tasks and exit).
 public final class Worker {
     /// Exit statuses of `run()`.
     public enum ExitStatus {
@@ -208,6 +209,9 @@ public final class Worker {
         case SIGTTOU:
             pool.shrink(1)
             logger.info("pool: shrinking by 1 (SIGTTOU)")
+        case SIGHUP:
+            let retired = pool.recycle()
+            logger.info("pool: reloading (SIGHUP): \(retired) process(es) finish their tasks, new ones start")
         default:
             logger.info("signal \(signo) ignored")
         }
