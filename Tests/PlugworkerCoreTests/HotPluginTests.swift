@@ -133,6 +133,17 @@ struct HotPluginTests {
         #expect(loader.registry.modules.count == 1)
     }
 
+    @Test("the same file reached by a second path (a symlink) loads once, as without a store")
+    func alias() throws {
+        let (loader, _, dir) = try setUp()
+        let path = try install(Self.v1, in: dir)
+        try FileManager.default.createSymbolicLink(atPath: dir + "/libalias.so", withDestinationPath: path)
+        let results = loader.loadDirectories()
+        let modules = try results.map { try $0.get() }
+        #expect(modules.count == 2 && modules[0] === modules[1])
+        #expect(loader.registry.failures.isEmpty && loader.registry.modules.count == 1)
+    }
+
     @Test("loadDirectories with a store loads every plugin from a copy")
     func directoryThroughStore() throws {
         let (loader, store, dir) = try setUp()

@@ -32,14 +32,21 @@ extension PluginLoader {
     public func loadCopy(of original: String, replacing old: PluginModule?, logging: Bool = false) throws(PluginError) -> PluginModule {
         guard let store else { return try loadPlugin(at: original) }
         do throws(PluginError) {
-            _ = try checkFile(original, what: "plugin")
+            let (originalID, _) = try checkFile(original, what: "plugin")
             let copy = try store.copy(original)
+            // The same file reached by another path (a symlink, another
+            // spelling of the directory), unchanged: the module loaded then.
+            if old == nil, let earlier = originals[originalID], earlier.digest == copy.digest,
+               earlier.module.status == .loaded {
+                return earlier.module
+            }
             let module: PluginModule
             do throws(PluginError) {
                 module = try load(copy: copy, replacing: old)
             } catch {
                 throw error.replacingPath(copy.path, with: original)
             }
+            originals[originalID] = (copy.digest, module)
             registry.clearFailures(path: original)
             return module
         } catch {

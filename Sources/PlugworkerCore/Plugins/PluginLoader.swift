@@ -42,6 +42,9 @@ public final class PluginLoader {
     /// Where plugin files found in the plugin directories are copied and
     /// loaded from (hot plugins, see `PluginStore`); nil: loaded in place.
     public var store: PluginStore?
+    /// For each plugin-directory file loaded through `store` (by device and
+    /// inode): the digest of the bytes loaded and the module they made.
+    var originals: [FileID: (digest: String, module: PluginModule)] = [:]
     /// The live module a hot load is replacing: its name and task names do
     /// not count as duplicates while the new file loads.
     var replacing: PluginModule?

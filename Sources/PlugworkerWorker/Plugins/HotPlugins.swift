@@ -176,9 +176,11 @@ final class HotPlugins {
             }
             return false
         }
+        let liveBefore = Set(registry.modules.map(ObjectIdentifier.init))
         do {
             let module = try loader.loadCopy(of: path, replacing: live)
-            if module === live { return false }
+            // Unchanged, or the same file as a live module under another path.
+            if module === live || (live == nil && liveBefore.contains(ObjectIdentifier(module))) { return false }
             if let live {
                 logger.info("plugins: replaced \(Self.file(path)) (\(Self.label(live)) → \(Self.label(module))): tasks \(Self.list(module.taskNames))")
             } else {
