@@ -17,7 +17,9 @@ struct WorkerCommand: ParsableCommand {
             Consumes Celery task messages from RabbitMQ, runs them in a prefork pool of
             processes that load the plugins, and publishes results over rpc://.
             Signals: TERM warm shutdown (finish running tasks, give back the rest),
-            INT warm then cold, QUIT cold.
+            INT warm then cold, QUIT cold, HUP reload the pool (new processes; old ones
+            finish their tasks). Plugins added, replaced or removed in the plugin
+            directories take effect while running (hot plugins; --no-hot-plugins).
             """
     )
 

@@ -19,7 +19,10 @@ public struct SignalHandler: @unchecked Sendable {
 ///
 /// One registry per process. It is filled while plugins load, on the thread
 /// that loads them; after that the worker reads it from its single Hub
-/// thread, so it takes no locks.
+/// thread, so it takes no locks. Hot plugins change it at run time on that
+/// same thread (`PluginLoader.loadCopy(of:replacing:)`, `remove(original:)`):
+/// `modules` and `tasks` are always the live set; replaced and removed
+/// modules move to `retired`.
 public final class Registry: @unchecked Sendable {
     public private(set) var tasks: [String: NativeTask] = [:]
     /// Live modules (status `loaded`).
