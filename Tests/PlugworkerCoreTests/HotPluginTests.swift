@@ -15,6 +15,14 @@ struct HotPluginTests {
         return (loader, store, dir)
     }
 
+    /// Removes the test's directories (the store's parent included).
+    func cleanUp(_ store: PluginStore, _ dir: String) {
+        store.removeAll()
+        let parent = String(store.base[..<store.base.lastIndex(of: "/")!])
+        try? FileManager.default.removeItem(atPath: parent)
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
     /// Puts `source` at `dir/libhotswap.so` as a new file (a new inode).
     func install(_ source: String, in dir: String, as name: String = "libhotswap.so") throws -> String {
         let path = dir + "/" + name
@@ -33,6 +41,7 @@ struct HotPluginTests {
     @Test("new: loaded from a private copy named by its SHA-256; tasks registered; listed as loaded")
     func add() throws {
         let (loader, store, dir) = try setUp()
+        defer { cleanUp(store, dir) }
         let path = try install(Self.v1, in: dir)
         let m = try loader.loadCopy(of: path, replacing: nil)
         #expect(m.name == "hotswap" && m.version == "1" && m.status == .loaded)
@@ -48,7 +57,8 @@ struct HotPluginTests {
 
     @Test("replace: new tasks run the new code; the old task object still runs the old; old module listed replaced")
     func replace() throws {
-        let (loader, _, dir) = try setUp()
+        let (loader, store, dir) = try setUp()
+        defer { cleanUp(store, dir) }
         let path = try install(Self.v1, in: dir)
         let old = try loader.loadCopy(of: path, replacing: nil)
         let oldTask = try #require(loader.registry.task(named: "hotswap.version"))
@@ -65,7 +75,8 @@ struct HotPluginTests {
 
     @Test("the same bytes again change nothing; going back to an earlier build revives it without running init twice")
     func sameBytesAndRevival() throws {
-        let (loader, _, dir) = try setUp()
+        let (loader, store, dir) = try setUp()
+        defer { cleanUp(store, dir) }
         let path = try install(Self.v1, in: dir)
         let v1 = try loader.loadCopy(of: path, replacing: nil)
         _ = try install(Self.v1, in: dir) // a new inode, same content
@@ -81,7 +92,8 @@ struct HotPluginTests {
 
     @Test("remove: tasks unregistered, module listed removed; the file coming back revives it")
     func remove() throws {
-        let (loader, _, dir) = try setUp()
+        let (loader, store, dir) = try setUp()
+        defer { cleanUp(store, dir) }
         let path = try install(Self.v1, in: dir)
         let m = try loader.loadCopy(of: path, replacing: nil)
         try FileManager.default.removeItem(atPath: path)
@@ -98,7 +110,8 @@ struct HotPluginTests {
 
     @Test("a broken new file is refused with the loader's error naming the original file; a module it replaces stays")
     func refused() throws {
-        let (loader, _, dir) = try setUp()
+        let (loader, store, dir) = try setUp()
+        defer { cleanUp(store, dir) }
         let path = try install(Self.v1, in: dir)
         let m = try loader.loadCopy(of: path, replacing: nil)
         _ = try install(Fixtures.fixture("not_elf"), in: dir)
@@ -119,7 +132,8 @@ struct HotPluginTests {
 
     @Test("a new file whose module or task name is taken is refused with the duplicate errors")
     func duplicates() throws {
-        let (loader, _, dir) = try setUp()
+        let (loader, store, dir) = try setUp()
+        defer { cleanUp(store, dir) }
         _ = try loader.loadCopy(of: try install(Self.v1, in: dir), replacing: nil)
         let other = try install(Self.v2, in: dir, as: "libother.so")
         #expect {
@@ -135,7 +149,8 @@ struct HotPluginTests {
 
     @Test("the same file reached by a second path (a symlink) loads once, as without a store")
     func alias() throws {
-        let (loader, _, dir) = try setUp()
+        let (loader, store, dir) = try setUp()
+        defer { cleanUp(store, dir) }
         let path = try install(Self.v1, in: dir)
         try FileManager.default.createSymbolicLink(atPath: dir + "/libalias.so", withDestinationPath: path)
         let results = loader.loadDirectories()
@@ -147,6 +162,7 @@ struct HotPluginTests {
     @Test("loadDirectories with a store loads every plugin from a copy")
     func directoryThroughStore() throws {
         let (loader, store, dir) = try setUp()
+        defer { cleanUp(store, dir) }
         _ = try install(Self.v1, in: dir)
         let results = loader.loadDirectories()
         let m = try #require(try results.first?.get())
