@@ -110,9 +110,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(name: "CFuzzerDriver"),
         .executableTarget(
             name: "plugworker-fuzz",
-            dependencies: ["PlugworkerCore", "PlugworkerBroker", "PlugworkerCelery",
+            dependencies: ["CFuzzerDriver", "PlugworkerCore", "PlugworkerBroker", "PlugworkerCelery",
                            .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(

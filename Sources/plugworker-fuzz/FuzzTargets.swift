@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CFuzzerDriver
 import Logging
 import PlugworkerBroker
 import PlugworkerCelery
@@ -22,8 +23,10 @@ import PlugworkerCore
 ///
 /// Built normally, `plugworker-fuzz TARGET FILE...` replays inputs (the
 /// seeds in CI, or a crash file from a fuzzing run). Built with
-/// `-sanitize=fuzzer,address -DFUZZING` (scripts/fuzz.sh) it is a libFuzzer
-/// binary; the target comes from `PLUGWORKER_FUZZ_TARGET`.
+/// `-sanitize=fuzzer,address -DFUZZING` (scripts/fuzz.sh) its `main` hands
+/// over to libFuzzer's driver (`LLVMFuzzerRunDriver`: SwiftPM gives every
+/// executable a main of its own, so libFuzzer's cannot be used); the target
+/// comes from `PLUGWORKER_FUZZ_TARGET`.
 enum FuzzTarget: String, CaseIterable {
     case decoder, binder, signature
 }
@@ -126,21 +129,32 @@ final class FuzzState: @unchecked Sendable {
 }
 
 #if FUZZING
-@_cdecl("LLVMFuzzerInitialize")
-public func fuzzInitialize(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> Int32 {
-    let name = getenv("PLUGWORKER_FUZZ_TARGET").map { String(cString: $0) } ?? "decoder"
-    guard let target = FuzzTarget(rawValue: name) else {
-        warn("PLUGWORKER_FUZZ_TARGET must be one of: \(FuzzTarget.allCases.map(\.rawValue).joined(separator: ", "))\n")
-        exit(2)
-    }
-    FuzzState.shared = FuzzState(target: target)
-    return 0
-}
-
+/// libFuzzer's callback: one input through the chosen target.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     FuzzState.shared.run(UnsafeRawBufferPointer(start: data, count: size))
     return 0
+}
+
+/// libFuzzer's driver, with the target from `PLUGWORKER_FUZZ_TARGET`.
+@main
+struct FuzzMain {
+    static func main() {
+        let name = getenv("PLUGWORKER_FUZZ_TARGET").map { String(cString: $0) } ?? "decoder"
+        guard let target = FuzzTarget(rawValue: name) else {
+            warn("PLUGWORKER_FUZZ_TARGET must be one of: \(FuzzTarget.allCases.map(\.rawValue).joined(separator: ", "))\n")
+            exit(2)
+        }
+        FuzzState.shared = FuzzState(target: target)
+        var argc = CommandLine.argc
+        var argv = CommandLine.unsafeArgv
+        let status = withUnsafeMutablePointer(to: &argv) { argvPointer in
+            argvPointer.withMemoryRebound(to: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?.self, capacity: 1) {
+                LLVMFuzzerRunDriver(&argc, $0, fuzzTestOneInput)
+            }
+        }
+        exit(status)
+    }
 }
 #else
 /// `plugworker-fuzz TARGET FILE|DIR...`: runs each input once.
