@@ -82,9 +82,7 @@ extension Consumer: ControlTarget {
                     prefetchCount: Int(prefetchCount))
     }
 
-    func activeQueues() -> [QueueDescription] {
-        options.queues.map { QueueDescription(name: $0) }
-    }
+    func activeQueues() -> [QueueDescription] { taskQueues }
 
     func conf(withDefaults: Bool) -> JSONObject {
         var o = JSONObject()
@@ -138,13 +136,15 @@ extension Consumer: ControlTarget {
         throw .autoscaleNotEnabled
     }
 
+    /// Celery's defaults: a durable direct exchange named after the queue
+    /// (unless given), the queue name as routing key. Further queue options
+    /// are not used.
     func addConsumer(queue: String, exchange: String?, exchangeType: String, routingKey: String?, options: JSONObject) {
-        logger.warning("pidbox: add_consumer \(queue) is not supported yet; start the worker with -Q \(queue)")
+        addTaskQueue(QueueDescription(name: queue, exchange: exchange, exchangeType: exchangeType,
+                                      routingKey: routingKey))
     }
 
-    func cancelConsumer(queue: String) {
-        logger.warning("pidbox: cancel_consumer \(queue) is not supported yet")
-    }
+    func cancelConsumer(queue: String) { cancelTaskQueue(queue) }
 
     func enableEvents() -> Bool {
         defer { events.enabled = true }

@@ -37,8 +37,13 @@ final class Consumer {
     /// What each step declares and consumes on a (new) connection, in
     /// step order; run again after every reconnect.
     var connectedHooks: [(AMQPConnection) throws(BrokerError) -> Void] = []
-    /// Consumer tags of the task queues.
-    var consumerTags: [String] = []
+    /// The task queues consumed: `-Q`, then those added by the
+    /// `add_consumer` control command, less those `cancel_consumer` removed
+    /// (`inspect active_queues`). Declared and consumed again after every
+    /// reconnect.
+    var taskQueues: [QueueDescription]
+    /// Consumer tag → task queue name, for the current connection.
+    var taskQueueTags: [String: String] = [:]
     /// Consumer tags of plugin consumer steps' queues.
     var stepConsumers: [String: (step: StepInstance, queue: String)] = [:]
     /// Evloop started: announce readiness once connected.
@@ -104,6 +109,7 @@ final class Consumer {
         self.logger = logger
         self.url = try BrokerURL(parsing: options.brokerURL)
         self.strategies = Strategy.all(registry: registry, options: options)
+        self.taskQueues = options.queues.map { QueueDescription(name: $0) }
         self.blueprint = Blueprint(name: "Consumer", steps: Self.steps(options: options, registry: registry), logger: logger)
         self.events = EventDispatcher(hostname: options.nodeName.name, pid: getpid(), freq: options.heartbeatInterval,
                                       enabled: options.sendTaskEvents,
@@ -220,7 +226,7 @@ final class Consumer {
         let conn = AMQPConnection(url: url, heartbeat: options.brokerHeartbeat,
                                   connectionName: "plugworker \(options.nodeName)", logger: logger)
         stepConsumers.removeAll()
-        consumerTags.removeAll()
+        taskQueueTags.removeAll()
         controlTag = nil
         do {
             try conn.connect(timeout: 10)
@@ -253,15 +259,64 @@ final class Consumer {
     /// The Tasks step: declare the task queues as Python clients do, set
     /// the prefetch, consume.
     func consumeTaskQueues(_ conn: AMQPConnection) throws(BrokerError) {
-        for queue in options.queues {
-            // Exactly as kombu declares them, so no 406 PRECONDITION_FAILED.
-            try conn.exchangeDeclare(name: queue, type: "direct", durable: true, autoDelete: false)
-            _ = try conn.queueDeclare(name: queue, durable: true, exclusive: false, autoDelete: false)
-            try conn.queueBind(queue: queue, exchange: queue, routingKey: queue)
-        }
+        for queue in taskQueues { try declare(queue, on: conn) }
         try conn.basicQos(prefetchCount: prefetchCount, global: true)
-        for queue in options.queues {
-            consumerTags.append(try conn.basicConsume(queue: queue, noAck: false))
+        for queue in taskQueues {
+            taskQueueTags[try conn.basicConsume(queue: queue.name, noAck: false)] = queue.name
+        }
+    }
+
+    /// Declares a task queue, its exchange and the binding exactly as kombu
+    /// declares them (so no 406 PRECONDITION_FAILED); nothing to bind for
+    /// the default exchange.
+    func declare(_ queue: QueueDescription, on conn: AMQPConnection) throws(BrokerError) {
+        if !queue.exchange.isEmpty {
+            try conn.exchangeDeclare(name: queue.exchange, type: queue.exchangeType, durable: queue.exchangeDurable,
+                                     autoDelete: false)
+        }
+        _ = try conn.queueDeclare(name: queue.name, durable: queue.durable, exclusive: queue.exclusive,
+                                  autoDelete: queue.autoDelete)
+        if !queue.exchange.isEmpty {
+            try conn.queueBind(queue: queue.name, exchange: queue.exchange, routingKey: queue.routingKey)
+        }
+    }
+
+    /// `add_consumer`: consume one more task queue now (declared first) and
+    /// after every reconnect. A queue already consumed is left alone. If the
+    /// broker refuses the declaration (e.g. an existing exchange of another
+    /// type), the queue is forgotten again, so that reconnecting does not
+    /// fail on it forever.
+    func addTaskQueue(_ queue: QueueDescription) {
+        guard !taskQueues.contains(where: { $0.name == queue.name }) else {
+            logger.info("pidbox: add_consumer: already consuming from \(queue.name)")
+            return
+        }
+        taskQueues.append(queue)
+        guard let conn = connection, !isStopping else { return }
+        do {
+            try declare(queue, on: conn)
+            taskQueueTags[try conn.basicConsume(queue: queue.name, noAck: false)] = queue.name
+            logger.info("Started consuming from \(queue.name)")
+        } catch {
+            taskQueues.removeAll { $0.name == queue.name }
+            logger.error("pidbox: add_consumer \(queue.name) failed: \(error.logLine)")
+            connectionLost(error)
+        }
+    }
+
+    /// `cancel_consumer`: stop consuming a task queue. Messages already
+    /// received from it still run, as in Celery.
+    func cancelTaskQueue(_ name: String) {
+        taskQueues.removeAll { $0.name == name }
+        let tags = taskQueueTags.filter { $0.value == name }.map(\.key)
+        guard !tags.isEmpty else { return }
+        for tag in tags { taskQueueTags[tag] = nil }
+        guard let conn = connection else { return }
+        do {
+            for tag in tags { try conn.basicCancel(consumerTag: tag) }
+            logger.info("No longer consuming from \(name)")
+        } catch {
+            connectionLost(error)
         }
     }
 
@@ -722,8 +777,8 @@ final class Consumer {
         isStopping = true
         guard let conn = connection else { return }
         flushAcks()
-        for tag in consumerTags { try? conn.basicCancel(consumerTag: tag) }
-        consumerTags = []
+        for tag in taskQueueTags.keys { try? conn.basicCancel(consumerTag: tag) }
+        taskQueueTags = [:]
         var given = 0
         for request in ready[readyHead...] + Array(held.values) {
             rejectRequest(request, requeue: true)
