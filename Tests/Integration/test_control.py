@@ -428,11 +428,27 @@ def test_plugworker_cli_no_reply(ctl):
 # ---- shutdown (last, on a worker of its own) ----------------------------------
 
 
-def test_shutdown_stops_the_worker(worker_kind, app, tmp_path_factory, report_file):
+def test_two_nodes_then_shutdown(ctl, worker_kind, app, tmp_path_factory, report_file):
+    """A second worker: `inspect registered` with no destination lists the
+    tasks of both nodes (and of any other worker on this broker);
+    `plugworker inspect --pattern` selects one; then `control shutdown`
+    stops the second worker cleanly."""
     proc = celery_cli.start_worker(worker_kind, tmp_path_factory.getbasetemp(), concurrency=1)
     report_file(f"shutdown worker log ({proc.kind})", proc.log_path)
     try:
         celery_cli.wait_for_control(app, proc.node)
+        done = celery_cli.run_celery("inspect", "registered", "-t", "2", "--json")
+        assert done.returncode == 0, done
+        replies = done.json()
+        for node in (ctl.node, proc.node):
+            assert node in replies, f"no reply from {node}: {sorted(replies)}"
+            assert "arith.add" in [task_name(t) for t in replies[node]]
+        if harness.plugworker_binary().is_file():
+            done = _plugworker("inspect", "ping", "--pattern", proc.node.split("@")[0] + "@*",
+                               "--matcher", "glob", "--timeout", "2", "--json")
+            assert done.returncode == 0, done
+            assert json.loads(done.stdout) == {proc.node: {"ok": "pong"}}
+
         done = celery_cli.run_celery("control", "shutdown", "-d", proc.node, "-t", "1", "--json")
         # shutdown is never answered (celery-wire §5.3).
         assert done.returncode == celery_cli.EX_UNAVAILABLE, done

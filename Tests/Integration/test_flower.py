@@ -230,3 +230,17 @@ def test_dashboard_in_headless_chromium(fl_worker, flower, ran, tmp_path):
     assert (width, height) == (1280, 800)
     assert len(data) > 20_000, f"a {len(data)}-byte screenshot is too small to show the dashboard"
     print(f"dashboard screenshot: {png}")
+
+
+def test_offline_after_shutdown(app, fl_worker, flower, ran):
+    """`celery control shutdown`: the worker says worker-offline and Flower
+    shows it offline at once (not after the heartbeat window). Last here."""
+    done = celery_cli.run_celery("control", "shutdown", "-d", fl_worker.node, "-t", "1")
+    assert done.returncode == celery_cli.EX_UNAVAILABLE, done  # shutdown is never answered
+    assert fl_worker.proc.wait(15) == 0
+
+    def offline():
+        rows = _get_json(f"{flower['base']}/workers?json=1")["data"]
+        row = next((r for r in rows if r.get("hostname") == fl_worker.node), None)
+        return row is not None and row.get("status") is False and row.get("worker-offline", 0) >= 1
+    _poll(f"Flower still shows {fl_worker.node} online after its shutdown", offline, timeout=3)
