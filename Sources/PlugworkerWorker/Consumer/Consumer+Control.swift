@@ -54,16 +54,22 @@ extension Consumer: ControlTarget {
 
     func forwardClock() -> Int { tick() }
 
+    /// The rate limit shown is the one in force (set by `rate_limit`).
     func registeredTasks() -> [(name: String, options: [(String, String)])] {
-        registry.taskNames.map { name in (name, registry.task(named: name)?.options.summary ?? []) }
+        registry.taskNames.map { name in
+            var summary = (registry.task(named: name)?.options.summary ?? []).filter { $0.0 != "rate_limit" }
+            if let rate = strategies[name]?.rateLimit { summary.append(("rate_limit", rate.text)) }
+            return (name, summary)
+        }
     }
 
     func active() -> [RequestInfo] {
         running.keys.sorted().compactMap { running[$0] }.map(info)
     }
 
+    /// Waiting for a pool process, then those waiting for a rate-limit token.
     func reserved() -> [RequestInfo] {
-        ready[readyHead...].map(info)
+        (Array(ready[readyHead...]) + rateHeldRequests).map(info)
     }
 
     func scheduled() -> [(eta: String, priority: Int, request: RequestInfo)] {
@@ -102,13 +108,18 @@ extension Consumer: ControlTarget {
         registry.modules.map { ($0.name, $0.version, $0.path) }
     }
 
-    /// Rate and time limits are enforced from the task-semantics release on;
-    /// until then the commands say so instead of pretending.
     func rateLimit(task: String, rate: RateLimit?) throws(ControlError) {
-        guard strategies[task] != nil else { throw .unknownTask }
-        throw ControlError("rate limits are not enforced by this plugworker yet")
+        guard strategies[task] != nil else {
+            logger.error("Rate limit attempt for unknown task \(task)")
+            throw .unknownTask
+        }
+        setRateLimit(rate, task: task)
+        logger.info("New rate limit for tasks of type \(task): \(rate?.text ?? "none").")
     }
 
+    /// Hard time limits are not enforced yet (only the soft one is, from
+    /// the task's options or the message), so the command says so instead
+    /// of answering "ok" for a change it would half ignore.
     func timeLimit(task: String, soft: Double?, hard: Double?) throws(ControlError) {
         guard strategies[task] != nil else { throw .unknownTask }
         throw ControlError("time limits cannot be changed at run time by this plugworker yet")

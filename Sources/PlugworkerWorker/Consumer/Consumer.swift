@@ -74,6 +74,12 @@ final class Consumer {
     var readyHead = 0
     /// Held for their ETA.
     var held: [ObjectIdentifier: Request] = [:]
+    /// Rate limits (Celery's `task_buckets`): a bucket per rate-limited
+    /// task, and the requests waiting for a token, in arrival order, with
+    /// one timer armed per task while any wait.
+    var buckets: [String: TokenBucket] = [:]
+    var rateHeld: [String: [Request]] = [:]
+    var rateTimerArmed: Set<String> = []
     /// Running in the pool, by job number.
     var running: [UInt64: Request] = [:]
     var nextSeq: UInt64 = 1
@@ -110,6 +116,10 @@ final class Consumer {
         self.url = try BrokerURL(parsing: options.brokerURL)
         self.strategies = Strategy.all(registry: registry, options: options)
         self.taskQueues = options.queues.map { QueueDescription(name: $0) }
+        let now = Timer.now()
+        for (name, strategy) in strategies {
+            if let rate = strategy.rateLimit { buckets[name] = TokenBucket(fillRate: rate.perSecond, now: now) }
+        }
         self.blueprint = Blueprint(name: "Consumer", steps: Self.steps(options: options, registry: registry), logger: logger)
         self.events = EventDispatcher(hostname: options.nodeName.name, pid: getpid(), freq: options.heartbeatInterval,
                                       enabled: options.sendTaskEvents,
@@ -392,6 +402,7 @@ final class Consumer {
         ready.removeAll()
         readyHead = 0
         held.removeAll()
+        rateHeld.removeAll()
         if !isStopping { scheduleReconnect(after: nil) }
     }
 
@@ -488,7 +499,7 @@ final class Consumer {
             hold(request, until: eta)
             return
         }
-        enqueue(request)
+        admit(request)
     }
 
     /// A message that is not a valid task message.
@@ -512,9 +523,70 @@ final class Consumer {
         hub.timer.call(after: eta - CeleryTime.now()) { [unowned self] in
             guard self.held.removeValue(forKey: key) != nil else { return }
             self.updatePrefetch()
-            self.enqueue(request)
+            self.admit(request)
         }
     }
+
+    /// The rate limit (celery-wire §3.5): a request of a rate-limited task
+    /// goes to the ready queue when its bucket has a token, else it waits
+    /// (unacknowledged, counted in the prefetch as any received message)
+    /// behind the task's earlier waiting requests.
+    func admit(_ request: Request) {
+        let name = request.message.taskName
+        guard buckets[name] != nil else {
+            enqueue(request)
+            return
+        }
+        if rateHeld[name, default: []].isEmpty, buckets[name]!.canConsume(now: Timer.now()) {
+            enqueue(request)
+            return
+        }
+        rateHeld[name, default: []].append(request)
+        armRateTimer(name)
+    }
+
+    /// Wakes when the task's next token is due and lets waiting requests
+    /// through while there are tokens.
+    func armRateTimer(_ name: String) {
+        guard !rateTimerArmed.contains(name), var bucket = buckets[name] else { return }
+        rateTimerArmed.insert(name)
+        let wait = bucket.expectedTime(now: Timer.now())
+        buckets[name] = bucket
+        hub.timer.call(after: wait) { [unowned self] in
+            self.rateTimerArmed.remove(name)
+            self.releaseRateHeld(name)
+        }
+    }
+
+    func releaseRateHeld(_ name: String) {
+        var waiting = rateHeld.removeValue(forKey: name) ?? []
+        if buckets[name] == nil {  // limit removed: all go
+            waiting.forEach(enqueue)
+            return
+        }
+        let now = Timer.now()
+        var i = 0
+        while i < waiting.count, buckets[name]!.canConsume(now: now) {
+            enqueue(waiting[i])
+            i += 1
+        }
+        waiting.removeFirst(i)
+        guard !waiting.isEmpty else { return }
+        rateHeld[name] = waiting
+        armRateTimer(name)
+    }
+
+    /// The `rate_limit` control command: a new full bucket (Celery resets
+    /// its buckets), or none; requests waiting for the old one are
+    /// re-checked against the new limit at once.
+    func setRateLimit(_ rate: RateLimit?, task name: String) {
+        strategies[name]?.rateLimit = rate
+        buckets[name] = rate.map { TokenBucket(fillRate: $0.perSecond, now: Timer.now()) }
+        releaseRateHeld(name)
+    }
+
+    /// Requests waiting for a rate-limit token, oldest first per task.
+    var rateHeldRequests: [Request] { rateHeld.keys.sorted().flatMap { rateHeld[$0]! } }
 
     func updatePrefetch() {
         guard let conn = connection else { return }
@@ -780,13 +852,14 @@ final class Consumer {
         for tag in taskQueueTags.keys { try? conn.basicCancel(consumerTag: tag) }
         taskQueueTags = [:]
         var given = 0
-        for request in ready[readyHead...] + Array(held.values) {
+        for request in ready[readyHead...] + Array(held.values) + rateHeldRequests {
             rejectRequest(request, requeue: true)
             given += 1
         }
         ready.removeAll()
         readyHead = 0
         held.removeAll()
+        rateHeld.removeAll()
         if given > 0 { logger.info("Gave back \(given) unstarted message\(given == 1 ? "" : "s") to the broker") }
     }
 

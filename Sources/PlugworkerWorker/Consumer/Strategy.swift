@@ -14,6 +14,9 @@ final class Strategy {
     let hardTimeLimit: Double?
     /// The task declares a ctx parameter (and may read the headers).
     let takesContext: Bool
+    /// The task's rate limit: its `rate_limit` option, or what the
+    /// `rate_limit` control command set since (nil: none).
+    var rateLimit: RateLimit?
 
     /// How many jobs of a short task may wait in a busy pool process's
     /// socket: enough to save most wake-ups, few enough that a task that
@@ -35,6 +38,7 @@ final class Strategy {
         softTimeLimit = o.softTimeLimit
         hardTimeLimit = o.timeLimit
         takesContext = task.signature.parameters.contains { $0.type == .ctx }
+        rateLimit = o.rateLimit
     }
 
     /// Records one run of the task.
