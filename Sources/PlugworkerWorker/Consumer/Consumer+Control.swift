@@ -117,12 +117,15 @@ extension Consumer: ControlTarget {
         logger.info("New rate limit for tasks of type \(task): \(rate?.text ?? "none").")
     }
 
-    /// Hard time limits are not enforced yet (only the soft one is, from
-    /// the task's options or the message), so the command says so instead
-    /// of answering "ok" for a change it would half ignore.
+    /// For tasks started from now on; 0 or nil means no limit.
     func timeLimit(task: String, soft: Double?, hard: Double?) throws(ControlError) {
-        guard strategies[task] != nil else { throw .unknownTask }
-        throw ControlError("time limits cannot be changed at run time by this plugworker yet")
+        guard let strategy = strategies[task] else {
+            logger.error("Change time limit attempt for unknown task \(task)")
+            throw .unknownTask
+        }
+        strategy.softTimeLimit = soft.flatMap { $0 > 0 ? $0 : nil }
+        strategy.hardTimeLimit = hard.flatMap { $0 > 0 ? $0 : nil }
+        logger.info("New time limits for tasks of type \(task): soft=\(soft.map { "\($0)" } ?? "None") hard=\(hard.map { "\($0)" } ?? "None")")
     }
 
     func revoke(ids: [String], terminate: Bool, signal: Int32) -> [String] {

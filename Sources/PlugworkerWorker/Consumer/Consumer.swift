@@ -638,11 +638,11 @@ final class Consumer {
         // Only a task that declares ctx can read the headers (ctx_headers_json).
         var headersJSON = "{}"
         if request.strategy.takesContext && !m.headers.members.isEmpty { headersJSON = JSON.object(m.headers).serialized }
+        let hardTimeLimit = m.timeLimit.hard ?? request.strategy.hardTimeLimit ?? 0
         let job = PoolJob(seq: seq, taskID: m.id, taskName: m.taskName, retries: Int64(m.retries), headersJSON: headersJSON,
                           args: Array(m.argsJSON), kwargs: Array(m.kwargsJSON),
                           softTimeLimit: m.timeLimit.soft ?? request.strategy.softTimeLimit ?? 0,
-                          hardTimeLimit: m.timeLimit.hard ?? request.strategy.hardTimeLimit ?? 0,
-                          hostname: options.nodeName.name)
+                          hardTimeLimit: hardTimeLimit, hostname: options.nodeName.name)
         guard let pid = pool.dispatch(job, pipelineDepth: request.strategy.pipelineDepth) else {
             readyHead -= 1  // put it back at the head
             ready[readyHead] = request
@@ -652,6 +652,7 @@ final class Consumer {
         request.timeStart = CeleryTime.now()
         request.workerPID = pid
         running[seq] = request
+        if hardTimeLimit > 0 { armHardTimeLimit(request, seconds: hardTimeLimit) }
         events.taskStarted(id: m.id)
         if !request.acksLate { ack(request) }
         if request.strategy.trackStarted, let queue = request.resultQueue {
@@ -730,7 +731,30 @@ final class Consumer {
     }
 
     /// The pool process running `request` died.
+    /// The hard time limit (celery-wire §3.5): a task still running after
+    /// it has its pool process killed (SIGKILL) and fails with
+    /// `TimeLimitExceeded`, as in Celery; the pool replaces the process.
+    func armHardTimeLimit(_ request: Request, seconds: Double) {
+        let seq = request.seq
+        hub.timer.call(after: seconds) { [weak self, weak request] in
+            guard let self, let request, self.running[seq] === request, let pid = request.workerPID,
+                  request.terminatedBy == nil else { return }
+            self.logger.error("Hard time limit (\(Self.format6(seconds))s) exceeded for \(request.label)")
+            request.hardTimeLimitExceeded = seconds
+            _ = self.pool.kill(pid: pid, signal: SIGKILL)
+        }
+    }
+
     func lost(_ request: Request, pid: Int32, exception: TaskException) {
+        if let limit = request.hardTimeLimitExceeded {
+            let error = TaskException(type: "TimeLimitExceeded", module: "billiard.exceptions", message: PythonRepr.float(limit))
+            events.taskFailed(id: request.id, error: error)
+            if let queue = request.resultQueue {
+                publish(ResultMessage(for: request.message, state: .failure(error, traceback: nil)), to: queue)
+            }
+            if request.acksLate { ack(request) }
+            return
+        }
         if let signal = request.terminatedBy {
             logger.info("Task \(request.label) terminated by signal \(signal) (revoke with terminate)")
             registry.send(.taskRevoked, SignalPayload(sender: options.nodeName.name, pid: getpid(), taskID: request.id, taskName: request.message.taskName))

@@ -10,8 +10,11 @@ final class Strategy {
     let ignoreResult: Bool
     let rejectOnWorkerLost: Bool
     let trackStarted: Bool
-    let softTimeLimit: Double?
-    let hardTimeLimit: Double?
+    /// The task's time limits in seconds (nil: none): its options, or what
+    /// the `time_limit` control command set since. A message's own
+    /// `timelimit` header takes precedence.
+    var softTimeLimit: Double?
+    var hardTimeLimit: Double?
     /// The task declares a ctx parameter (and may read the headers).
     let takesContext: Bool
     /// The task's rate limit: its `rate_limit` option, or what the
