@@ -480,7 +480,7 @@ def test_two_nodes_then_shutdown(ctl, worker_kind, app, tmp_path_factory, report
             assert "arith.add" in [task_name(t) for t in replies[node]]
         if harness.plugworker_binary().is_file():
             done = _plugworker("inspect", "ping", "--pattern", proc.node.split("@")[0] + "@*",
-                               "--matcher", "glob", "--timeout", "2", "--json")
+                               "--matcher", "glob", "--timeout", "1", "--json")
             assert done.returncode == 0, done
             assert json.loads(done.stdout) == {proc.node: {"ok": "pong"}}
 
