@@ -189,11 +189,18 @@ def test_api_tasks(fl_worker, flower, ran):
     assert tasks[sleep_id]["runtime"] >= 0.15, tasks[sleep_id]
 
 
-def test_worker_page_renders(fl_worker, flower, ran):
+def test_worker_and_task_pages_render(fl_worker, flower, ran):
+    """The worker page (Flower inspects stats, registered, active_queues,
+    conf, active, reserved, scheduled, revoked for it) and a task page."""
     status, body = _get(f"{flower['base']}/worker/{urllib.parse.quote(fl_worker.node)}")
     assert status == 200, body[:1000]
     assert fl_worker.node in html.unescape(body)
     assert "arith.add" in body and fl_worker.queue in body
+    failed = next(tid for tid, (name, _) in ran.items() if name == "arith.div")
+    status, body = _get(f"{flower['base']}/task/{failed}")
+    assert status == 200, body[:1000]
+    body = html.unescape(body)
+    assert "arith.div" in body and "ZeroDivisionError" in body and fl_worker.node in body
 
 
 def _chromium() -> str:
