@@ -79,7 +79,7 @@ final class Consumer {
     /// one timer armed per task while any wait.
     var buckets: [String: TokenBucket] = [:]
     var rateHeld: [String: [Request]] = [:]
-    var rateTimerArmed: Set<String> = []
+    var rateTimers: [String: Timer.Entry] = [:]
     /// Running in the pool, by job number.
     var running: [UInt64: Request] = [:]
     var nextSeq: UInt64 = 1
@@ -548,12 +548,11 @@ final class Consumer {
     /// Wakes when the task's next token is due and lets waiting requests
     /// through while there are tokens.
     func armRateTimer(_ name: String) {
-        guard !rateTimerArmed.contains(name), var bucket = buckets[name] else { return }
-        rateTimerArmed.insert(name)
+        guard rateTimers[name] == nil, var bucket = buckets[name] else { return }
         let wait = bucket.expectedTime(now: Timer.now())
         buckets[name] = bucket
-        hub.timer.call(after: wait) { [unowned self] in
-            self.rateTimerArmed.remove(name)
+        rateTimers[name] = hub.timer.call(after: wait) { [unowned self] in
+            self.rateTimers[name] = nil
             self.releaseRateHeld(name)
         }
     }
@@ -582,6 +581,7 @@ final class Consumer {
     func setRateLimit(_ rate: RateLimit?, task name: String) {
         strategies[name]?.rateLimit = rate
         buckets[name] = rate.map { TokenBucket(fillRate: $0.perSecond, now: Timer.now()) }
+        rateTimers.removeValue(forKey: name)?.cancel()  // due at the old rate
         releaseRateHeld(name)
     }
 
@@ -730,7 +730,6 @@ final class Consumer {
         }
     }
 
-    /// The pool process running `request` died.
     /// The hard time limit (celery-wire §3.5): a task still running after
     /// it has its pool process killed (SIGKILL) and fails with
     /// `TimeLimitExceeded`, as in Celery; the pool replaces the process.
@@ -745,6 +744,7 @@ final class Consumer {
         }
     }
 
+    /// The pool process running `request` died.
     func lost(_ request: Request, pid: Int32, exception: TaskException) {
         if let limit = request.hardTimeLimitExceeded {
             let error = TaskException(type: "TimeLimitExceeded", module: "billiard.exceptions", message: PythonRepr.float(limit))
