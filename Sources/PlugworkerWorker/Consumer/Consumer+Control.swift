@@ -62,8 +62,11 @@ extension Consumer: ControlTarget {
         running.keys.sorted().compactMap { running[$0] }.map(info)
     }
 
+    /// Waiting for a pool process, then waiting for a rate-limit token.
     func reserved() -> [RequestInfo] {
-        ready[readyHead...].map(info)
+        var out = ready[readyHead...].map(info)
+        for strategy in rateLimited { out += strategy.rateLimiter?.requests.map(info) ?? [] }
+        return out
     }
 
     func scheduled() -> [(eta: String, priority: Int, request: RequestInfo)] {
@@ -104,13 +107,16 @@ extension Consumer: ControlTarget {
         registry.modules.map { ($0.name, $0.version, $0.path) }
     }
 
-    /// Rate and time limits are enforced from the task-semantics release on;
-    /// until then the commands say so instead of pretending.
+    /// Changes the task's token bucket at once (nil: no limit); waiting
+    /// requests keep their order.
     func rateLimit(task: String, rate: RateLimit?) throws(ControlError) {
-        guard strategies[task] != nil else { throw .unknownTask }
-        throw ControlError("rate limits are not enforced by this plugworker yet")
+        guard let strategy = strategies[task] else { throw .unknownTask }
+        setRateLimit(strategy, to: rate)
+        logger.info("pidbox: rate limit for \(task) \(rate.map { "set to \($0.text)" } ?? "disabled")")
     }
 
+    /// Time limits are not changeable at run time yet; the command says so
+    /// instead of pretending.
     func timeLimit(task: String, soft: Double?, hard: Double?) throws(ControlError) {
         guard strategies[task] != nil else { throw .unknownTask }
         throw ControlError("time limits cannot be changed at run time by this plugworker yet")

@@ -12,8 +12,12 @@ import PlugworkerPool
 /// from delivery to result (Celery's `worker/consumer/`).
 ///
 ///     delivery → decode → strategy → check args → Request
-///       → expired? → ETA (Timer) → ready queue → pool (ack at start unless acks_late)
-///       → outcome → result to reply_to → ack (acks_late)
+///       → revoked? expired? → ETA (Timer) → rate limit (token bucket, Timer)
+///       → ready queue → pool (ack at start unless acks_late)
+///       → outcome → result to reply_to, or retry re-publish → ack (acks_late)
+///
+/// Messages held for an ETA or a rate-limit token stay unacknowledged and
+/// raise the prefetch count, up to `--eta-limit` (see `PrefetchWindow`).
 ///
 /// Runs on the Hub thread only. Bad input never stops it: every refused
 /// message is rejected without requeue (dead-lettered where the queue has a
@@ -76,6 +80,16 @@ final class Consumer {
     var readyHead = 0
     /// Held for their ETA.
     var held: [ObjectIdentifier: Request] = [:]
+    /// The prefetch count and the count of held messages (ETA and rate
+    /// limit) that raise it.
+    var window: PrefetchWindow
+    /// `basic.qos` for the whole channel (Celery's default), or per
+    /// consumer when a queue is a quorum queue (RabbitMQ refuses global
+    /// QoS there; a changed count then applies per consumer).
+    let qosGlobal: Bool
+    /// Strategies of tasks that have a rate limit (for shutdown and
+    /// connection loss; the hot path goes through `Strategy.rateLimiter`).
+    var rateLimited: [Strategy] { strategies.values.filter { $0.rateLimiter != nil } }
     /// Running in the pool, by job number.
     var running: [UInt64: Request] = [:]
     var nextSeq: UInt64 = 1
@@ -112,6 +126,8 @@ final class Consumer {
         self.logger = logger
         self.url = try BrokerURL(parsing: options.brokerURL)
         self.strategies = Strategy.all(registry: registry, options: options)
+        self.window = PrefetchWindow(base: options.prefetchCount, holdLimit: options.etaLimit)
+        self.qosGlobal = !options.hasQuorumQueues
         self.metrics = metrics
         if let metrics {
             for (name, strategy) in strategies { strategy.metrics = metrics.task(named: name) }
@@ -160,7 +176,7 @@ final class Consumer {
         hub.onBeforePoll { [unowned self] in self.drain() }
         hub.onBeforePoll { [unowned self] in
             self.flushAcks()
-            return false
+            return self.applyPrefetch()
         }
     }
 
@@ -271,12 +287,16 @@ final class Consumer {
     /// the prefetch, consume.
     func consumeTaskQueues(_ conn: AMQPConnection) throws(BrokerError) {
         for queue in options.queues {
-            // Exactly as kombu declares them, so no 406 PRECONDITION_FAILED.
+            // Exactly as kombu declares them (with the arguments the clients'
+            // task_queues / task_queue_max_priority / task_default_queue_type
+            // give), so no 406 PRECONDITION_FAILED.
             try conn.exchangeDeclare(name: queue, type: "direct", durable: true, autoDelete: false)
-            _ = try conn.queueDeclare(name: queue, durable: true, exclusive: false, autoDelete: false)
+            _ = try conn.queueDeclare(name: queue, durable: true, exclusive: false, autoDelete: false,
+                                      arguments: options.declarationArguments(for: queue))
             try conn.queueBind(queue: queue, exchange: queue, routingKey: queue)
         }
-        try conn.basicQos(prefetchCount: prefetchCount, global: true)
+        try conn.basicQos(prefetchCount: prefetchCount, global: qosGlobal)
+        window.didApply(prefetchCount)
         for queue in options.queues {
             consumerTags.append(try conn.basicConsume(queue: queue, noAck: false))
         }
@@ -321,10 +341,9 @@ final class Consumer {
         }
     }
 
-    /// concurrency × multiplier, plus one per message held for its ETA.
-    var prefetchCount: UInt16 {
-        options.prefetchCount == 0 ? 0 : UInt16(clamping: Int(options.prefetchCount) + held.count)
-    }
+    /// concurrency × multiplier, plus one per message held for its ETA or
+    /// a rate-limit token, up to `--eta-limit`.
+    var prefetchCount: UInt16 { window.count }
 
     /// Tries again after 0, 1, 2, 4 … 32 seconds.
     func scheduleReconnect(after error: Error?) {
@@ -354,6 +373,8 @@ final class Consumer {
         ready.removeAll()
         readyHead = 0
         held.removeAll()
+        for strategy in rateLimited { _ = strategy.rateLimiter?.removeAll() }
+        window.reset()
         if !isStopping { scheduleReconnect(after: nil) }
     }
 
@@ -453,7 +474,7 @@ final class Consumer {
             hold(request, until: eta)
             return
         }
-        enqueue(request)
+        admit(request)
     }
 
     /// A message that is not a valid task message.
@@ -469,25 +490,97 @@ final class Consumer {
         }
     }
 
-    /// Holds a request for its ETA, unacknowledged, with the prefetch count
-    /// raised by one so it does not take a running slot's place.
+    /// Holds a request for its ETA on the Timer, unacknowledged, with the
+    /// prefetch count raised by one (up to `--eta-limit`) so it does not
+    /// take a running slot's place. When it is due it goes the way of any
+    /// received task (rate limit, then the ready queue); `start` checks
+    /// expiry and revocation again.
     func hold(_ request: Request, until eta: Double) {
         let key = ObjectIdentifier(request)
         held[key] = request
-        updatePrefetch()
+        holdOne()
         hub.timer.call(after: eta - CeleryTime.now()) { [unowned self] in
             guard self.held.removeValue(forKey: key) != nil else { return }
-            self.updatePrefetch()
-            self.enqueue(request)
+            self.window.release()
+            self.admit(request)
         }
     }
 
-    func updatePrefetch() {
-        guard let conn = connection else { return }
+    /// Counts one more held message (ETA or rate limit) in the window.
+    func holdOne() {
+        if window.hold() {
+            logger.warning("\(window.held) tasks held for an ETA or a rate limit (--eta-limit): the prefetch count stays at \(window.count); no more messages are taken beyond it until some are released")
+        }
+    }
+
+    /// Sends `basic.qos` if the count changed this turn (see
+    /// `PrefetchWindow`). Returns true when deliveries may wait in
+    /// librabbitmq's buffer (the RPC can park them there).
+    func applyPrefetch() -> Bool {
+        guard let conn = connection, let count = window.pendingUpdate() else { return false }
         do {
-            try conn.basicQos(prefetchCount: prefetchCount, global: true)
+            try conn.basicQos(prefetchCount: count, global: qosGlobal)
         } catch {
             connectionLost(error)
+            return false
+        }
+        return conn.hasBufferedData
+    }
+
+    /// A received (or now due) request: to the ready queue, unless its task
+    /// has a rate limit (then it waits for a token, see `limit`).
+    func admit(_ request: Request) {
+        guard let limiter = request.strategy.rateLimiter else {
+            enqueue(request)
+            return
+        }
+        limiter.append(request)
+        holdOne()
+        scheduleBucket(limiter)
+    }
+
+    /// Moves the requests whose tokens are available to the ready queue,
+    /// and wakes itself on the Timer when the next token is due (Celery's
+    /// `_schedule_bucket_request`). Waiting requests stay unacknowledged and
+    /// counted in the window, so other tasks' messages keep flowing.
+    func scheduleBucket(_ limiter: RateLimiter<Request>) {
+        let now = Timer.now()
+        let admitted = limiter.admit(now: now)
+        if !admitted.isEmpty {
+            window.release(admitted.count)
+            ready.append(contentsOf: admitted)
+            dispatchReady()
+        }
+        if !limiter.isEmpty && limiter.wakeup == nil {
+            limiter.wakeup = hub.timer.call(after: limiter.bucket.expectedTime(now: now)) { [unowned self, weak limiter] in
+                guard let limiter else { return }
+                limiter.wakeup = nil
+                self.scheduleBucket(limiter)
+            }
+        }
+    }
+
+    /// A new rate limit for a task (`control rate_limit`), nil to lift it.
+    /// Requests already waiting keep their order under the new rate, or all
+    /// go to the ready queue when the limit is lifted.
+    func setRateLimit(_ strategy: Strategy, to rate: RateLimit?) {
+        let now = Timer.now()
+        guard let rate else {
+            guard let limiter = strategy.rateLimiter else { return }
+            strategy.rateLimiter = nil
+            let waiting = limiter.removeAll()
+            window.release(waiting.count)
+            ready.append(contentsOf: waiting)
+            dispatchReady()
+            return
+        }
+        if let limiter = strategy.rateLimiter {
+            limiter.bucket.setRate(rate.perSecond, now: now)
+            limiter.wakeup?.cancel()
+            limiter.wakeup = nil
+            scheduleBucket(limiter)
+        } else {
+            strategy.rateLimiter = RateLimiter<Request>(limit: rate, now: now)
         }
     }
 
@@ -598,7 +691,22 @@ final class Consumer {
         case .retry(let countdown, let reason):
             retry(request, countdown: countdown, reason: reason)
         }
-        if request.acksLate { ack(request) }
+        if request.acksLate {
+            if case .failure = outcome { settleFailed(request) } else { ack(request) }
+        }
+    }
+
+    /// A late-acked task failed: ack it, or with acks_on_failure_or_timeout
+    /// off reject it without requeue, so the queue's dead-letter exchange
+    /// (if any) gets it.
+    func settleFailed(_ request: Request) {
+        if request.strategy.acksOnFailureOrTimeout {
+            ack(request)
+        } else {
+            rejectRequest(request, requeue: false)
+            events.taskRejected(id: request.id, requeue: false)
+            request.strategy.metrics?.rejected.increment()
+        }
     }
 
     /// Re-publishes the task for a retry (celery-wire §3.1), then RETRY.
@@ -652,7 +760,7 @@ final class Consumer {
         if let queue = request.resultQueue {
             publish(ResultMessage(for: request.message, state: .failure(exception, traceback: nil)), to: queue)
         }
-        if request.acksLate { ack(request) }
+        if request.acksLate { settleFailed(request) }
     }
 
     func revoke(_ request: Request, reason: String) {
@@ -755,13 +863,16 @@ final class Consumer {
         for tag in consumerTags { try? conn.basicCancel(consumerTag: tag) }
         consumerTags = []
         var given = 0
-        for request in ready[readyHead...] + Array(held.values) {
+        var waiting: [Request] = []
+        for strategy in rateLimited { waiting += strategy.rateLimiter?.removeAll() ?? [] }
+        for request in ready[readyHead...] + Array(held.values) + waiting {
             rejectRequest(request, requeue: true)
             given += 1
         }
         ready.removeAll()
         readyHead = 0
         held.removeAll()
+        window.reset()
         if given > 0 { logger.info("Gave back \(given) unstarted message\(given == 1 ? "" : "s") to the broker") }
     }
 
@@ -773,7 +884,7 @@ final class Consumer {
     /// what counts against the prefetch window. Walks the requests: for a
     /// scrape, not for the hot path.
     var unackedTaskMessages: Int {
-        var n = held.count
+        var n = window.held
         for r in ready[readyHead...] where !r.acknowledged { n += 1 }
         for r in running.values where !r.acknowledged { n += 1 }
         return n
