@@ -21,7 +21,7 @@ import signal
 import subprocess
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -115,6 +115,19 @@ def test_expired_while_held_is_revoked(start, client):
     with pytest.raises(TaskRevokedError):
         r.get(timeout=TIMEOUT)
     assert r.state == "REVOKED"
+    assert lines(proc, rf"Discarding revoked task: arith\.add\[{r.id}\] \(expired\)")
+    assert not lines(proc, rf"arith\.add\[{r.id}\] succeeded", wait=0)
+
+
+def test_expired_on_receipt_is_revoked(start, client):
+    """expires already past when sent (the AMQP expiration is then "0", which
+    RabbitMQ still delivers to a consumer with room): REVOKED, not run."""
+    from celery.exceptions import TaskRevokedError
+    proc, queue = start()
+    r = client.send_task("arith.add", args=[2, 3], queue=queue,
+                         expires=datetime.now(timezone.utc) - timedelta(seconds=30))
+    with pytest.raises(TaskRevokedError):
+        r.get(timeout=TIMEOUT)
     assert lines(proc, rf"Discarding revoked task: arith\.add\[{r.id}\] \(expired\)")
     assert not lines(proc, rf"arith\.add\[{r.id}\] succeeded", wait=0)
 

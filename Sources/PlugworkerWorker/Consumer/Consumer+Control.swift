@@ -86,7 +86,12 @@ extension Consumer: ControlTarget {
     }
 
     func activeQueues() -> [QueueDescription] {
-        options.queues.map { QueueDescription(name: $0) }
+        options.queues.map { queue in
+            let args = options.declarationArguments(for: queue)
+            var maxPriority: Int?
+            if case .int(let p)? = args["x-max-priority"] { maxPriority = Int(p) }
+            return QueueDescription(name: queue, queueArguments: args.members.isEmpty ? nil : args, maxPriority: maxPriority)
+        }
     }
 
     func conf(withDefaults: Bool) -> JSONObject {
@@ -99,6 +104,11 @@ extension Consumer: ControlTarget {
         o["worker_send_task_events"] = .bool(events.enabled)
         o["broker_heartbeat"] = .int(Int64(options.brokerHeartbeat))
         o["task_default_queue"] = .string(options.queues.first ?? "celery")
+        o["task_acks_on_failure_or_timeout"] = .bool(options.acksOnFailureOrTimeout)
+        o["task_reject_on_worker_lost"] = .bool(options.rejectOnWorkerLost)
+        o["task_queue_max_priority"] = options.queueMaxPriority.map { .int(Int64($0)) } ?? .null
+        o["task_default_queue_type"] = .string(options.queueType ?? "classic")
+        o["worker_detect_quorum_queues"] = .bool(true)
         o["accept_content"] = .array([.string("json")])
         return o
     }

@@ -528,7 +528,7 @@ final class Consumer {
     }
 
     /// A received (or now due) request: to the ready queue, unless its task
-    /// has a rate limit (then it waits for a token, see `limit`).
+    /// has a rate limit (then it waits for a token, see `scheduleBucket`).
     func admit(_ request: Request) {
         guard let limiter = request.strategy.rateLimiter else {
             enqueue(request)
