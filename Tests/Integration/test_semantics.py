@@ -28,6 +28,8 @@ import pytest
 from celery import Celery
 from kombu import Connection, Exchange, Queue
 
+from test_metrics import free_port, get, parse_prometheus, value
+
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE = REPO / "Tests" / "Fixtures" / "Plugins" / "semantics.c"
 INCLUDE = REPO / "Sources" / "CPlugworker" / "include"
@@ -82,6 +84,15 @@ def done_at(result) -> float:
     return value.timestamp()
 
 
+def task_counts(port: int, name: str) -> dict[str, float]:
+    """plugworker_tasks_total{name=...} by state, from /metrics."""
+    status, _, body = get(port, "/metrics")
+    assert status == 200
+    samples, _ = parse_prometheus(body)
+    states = ("received", "started", "succeeded", "failed", "retried", "revoked", "rejected")
+    return {state: value(samples, "plugworker_tasks_total", name=name, state=state) for state in states}
+
+
 def lines(proc, pattern: str, at_least: int = 1, wait: float = 3.0) -> list[str]:
     """The worker's log lines matching `pattern`, once there are `at_least`
     of them or `wait` seconds have passed (the log is followed every 20 ms,
@@ -115,6 +126,7 @@ def test_expired_while_held_is_revoked(start, client):
     with pytest.raises(TaskRevokedError):
         r.get(timeout=TIMEOUT)
     assert r.state == "REVOKED"
+    assert "expired" in str(r.result)
     assert lines(proc, rf"Discarding revoked task: arith\.add\[{r.id}\] \(expired\)")
     assert not lines(proc, rf"arith\.add\[{r.id}\] succeeded", wait=0)
 
@@ -152,10 +164,13 @@ def test_eta_flood_beyond_eta_limit_all_run(start, client):
 
 
 def test_flaky_retries_until_success(start, client):
-    proc, queue = start()
+    port = free_port()
+    proc, queue = start("--metrics-port", str(port))
     r = client.send_task("arith.flaky", args=[3], queue=queue)
     assert r.get(timeout=TIMEOUT) == 3, "the task returns its retry count"
     assert len(lines(proc, rf"arith\.flaky\[{r.id}\] retry: Retry in", at_least=3)) == 3
+    counts = task_counts(port, "arith.flaky")
+    assert counts["retried"] == 3 and counts["succeeded"] == 1 and counts["received"] == 4, counts
 
 
 def test_flaky_past_max_retries_fails(start, client):
@@ -244,6 +259,31 @@ def test_acks_late_pool_process_killed_runs_again_once(start, client):
     assert len(lines(proc, rf"semantics\.late_sleep\[{r.id}\] received", at_least=2)) == 2
     assert len(lines(proc, rf"semantics\.late_sleep\[{r.id}\] succeeded", at_least=2, wait=1.0)) == 1
     assert lines(proc, rf"semantics\.late_sleep\[{r.id}\]: pool process {victim} died; requeued once")
+
+
+def test_killed_twice_fails_with_worker_lost(start, client):
+    """reject_on_worker_lost requeues only once: a redelivered message whose
+    process dies again fails with WorkerLostError (no poison loop)."""
+    port = free_port()
+    proc, queue = start("--metrics-port", str(port), concurrency=1)
+    r = client.send_task("semantics.late_sleep", args=[3], queue=queue)
+    killed = []
+    deadline = time.monotonic() + 15
+    while len(killed) < 2 and time.monotonic() < deadline:
+        active = client.control.inspect(destination=[proc.node], timeout=0.5).active() or {}
+        for info in active.get(proc.node, []):
+            pid = info.get("worker_pid")
+            if info["id"] == r.id and pid and pid not in killed:
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+        time.sleep(0.1)
+    assert len(killed) == 2, f"killed {killed}"
+    with pytest.raises(Exception) as info:
+        r.get(timeout=TIMEOUT)
+    assert type(info.value).__name__ == "WorkerLostError", repr(info.value)
+    assert len(lines(proc, rf"semantics\.late_sleep\[{r.id}\] received", at_least=2)) == 2
+    counts = task_counts(port, "semantics.late_sleep")
+    assert counts["rejected"] == 1 and counts["failed"] == 1 and counts["succeeded"] == 0, counts
 
 
 def test_failure_without_ack_is_dead_lettered(start, client, broker_url):
