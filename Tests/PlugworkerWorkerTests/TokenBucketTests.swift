@@ -99,6 +99,20 @@ struct PrefetchWindowTests {
         #expect(w.held == 0 && w.count == 8)
     }
 
+    @Test("reaching the limit is news once, again only after falling to half")
+    func reported() {
+        var w = PrefetchWindow(base: 2, holdLimit: 4)
+        var news: [Bool] = []
+        for _ in 0..<4 { news.append(w.hold()) }
+        #expect(news == [false, false, false, true])
+        w.release()                       // 3: near the limit
+        let again = w.hold()              // 4 again: not news
+        #expect(!again)
+        w.release(2)                      // 2: half
+        w.hold(); let back = w.hold()     // 4: news again
+        #expect(back)
+    }
+
     @Test("basic.qos only when the count changed since the last one sent")
     func lazy() {
         var w = PrefetchWindow(base: 4, holdLimit: 10)

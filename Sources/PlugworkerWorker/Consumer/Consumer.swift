@@ -85,7 +85,7 @@ final class Consumer {
     var window: PrefetchWindow
     /// `basic.qos` for the whole channel (Celery's default), or per
     /// consumer when a queue is a quorum queue (RabbitMQ refuses global
-    /// QoS there; a changed count then applies per consumer).
+    /// QoS there; the count is then fixed at concurrency × multiplier).
     let qosGlobal: Bool
     /// Strategies of tasks that have a rate limit (for shutdown and
     /// connection loss; the hot path goes through `Strategy.rateLimiter`).
@@ -126,8 +126,12 @@ final class Consumer {
         self.logger = logger
         self.url = try BrokerURL(parsing: options.brokerURL)
         self.strategies = Strategy.all(registry: registry, options: options)
-        self.window = PrefetchWindow(base: options.prefetchCount, holdLimit: options.etaLimit)
         self.qosGlobal = !options.hasQuorumQueues
+        // Per-consumer QoS cannot be raised for a consumer already started
+        // (RabbitMQ applies a basic.qos with global=false only to consumers
+        // started after it): with quorum queues held messages take places
+        // of the window itself, which then bounds them.
+        self.window = PrefetchWindow(base: options.prefetchCount, holdLimit: qosGlobal ? options.etaLimit : 0)
         self.metrics = metrics
         if let metrics {
             for (name, strategy) in strategies { strategy.metrics = metrics.task(named: name) }
@@ -508,7 +512,7 @@ final class Consumer {
 
     /// Counts one more held message (ETA or rate limit) in the window.
     func holdOne() {
-        if window.hold() {
+        if window.hold() && qosGlobal {
             logger.warning("\(window.held) tasks held for an ETA or a rate limit (--eta-limit): the prefetch count stays at \(window.count); no more messages are taken beyond it until some are released")
         }
     }

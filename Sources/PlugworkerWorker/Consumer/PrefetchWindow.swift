@@ -28,22 +28,30 @@ struct PrefetchWindow: Equatable {
     private(set) var held = 0
     /// The count the broker has, nil before the first `basic.qos`.
     private(set) var applied: UInt16?
+    /// Reaching the limit was reported; again only after falling to half.
+    private var reported = false
 
     init(base: UInt16, holdLimit: Int) {
         self.base = base
         self.holdLimit = max(0, holdLimit)
     }
 
-    /// One more message held; true when this one reached the limit (log it).
+    /// One more message held; true when this one reached the limit and
+    /// that is news (log it): once, then again only after the count fell
+    /// to half the limit, so a worker that stays near it does not flood
+    /// its log.
     @discardableResult
     mutating func hold() -> Bool {
         held += 1
-        return held == holdLimit
+        guard held >= holdLimit, !reported else { return false }
+        reported = true
+        return true
     }
 
     /// `n` held messages were released (to run, revoked, or given back).
     mutating func release(_ n: Int = 1) {
         held = max(0, held - n)
+        if held <= holdLimit / 2 { reported = false }
     }
 
     /// At the limit: held messages now take places of the ordinary window.
@@ -70,5 +78,6 @@ struct PrefetchWindow: Equatable {
     mutating func reset() {
         held = 0
         applied = nil
+        reported = false
     }
 }
