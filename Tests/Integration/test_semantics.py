@@ -225,6 +225,24 @@ def test_rate_limit_holds_the_rate_while_others_stay_fast(start, client):
     assert time.monotonic() - began < 1.5
 
 
+def test_warm_shutdown_gives_back_held_and_rate_limited(start, client):
+    """TERM while tasks wait for an ETA or a rate-limit token: the worker
+    exits at once and gives them back; another worker runs every one."""
+    first, queue = start()
+    limited = [client.send_task("semantics.limited", args=[i], queue=queue) for i in range(20)]
+    later = [client.send_task("arith.add", args=[i, 0], queue=queue, countdown=30) for i in range(3)]
+    time.sleep(0.5)
+    began = time.monotonic()
+    assert first.stop() == 0
+    assert time.monotonic() - began < 5, "the warm shutdown waited for held tasks"
+    assert lines(first, r"Gave back \d+ unstarted messages", wait=0)
+    assert not all(r.ready() for r in limited)
+    second, _ = start(queue=queue)
+    assert [r.get(timeout=TIMEOUT) for r in limited] == list(range(20))
+    reply = client.control.inspect(destination=[second.node], timeout=2).scheduled() or {}
+    assert len(reply.get(second.node, [])) == 3, "the ETA tasks came back to the second worker"
+
+
 def test_rate_limit_set_at_run_time(start, client):
     proc, queue = start()
     reply = client.control.rate_limit("arith.mul", "5/s", destination=[proc.node], reply=True)
