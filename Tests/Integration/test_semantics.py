@@ -247,6 +247,8 @@ def test_rate_limit_set_at_run_time(start, client):
     proc, queue = start()
     reply = client.control.rate_limit("arith.mul", "5/s", destination=[proc.node], reply=True)
     assert reply and "new rate limit set successfully" in str(reply)
+    registered = client.control.inspect(destination=[proc.node], timeout=2).registered("rate_limit") or {}
+    assert "arith.mul [rate_limit=5/s]" in registered.get(proc.node, []), registered
     results = [client.send_task("arith.mul", args=[i, 2], queue=queue) for i in range(8)]
     assert [r.get(timeout=TIMEOUT) for r in results] == [float(2 * i) for i in range(8)]
     times = sorted(done_at(r) for r in results)

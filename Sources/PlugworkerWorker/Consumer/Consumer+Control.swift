@@ -54,8 +54,14 @@ extension Consumer: ControlTarget {
 
     func forwardClock() -> Int { tick() }
 
+    /// The tasks and their options; `rate_limit` as it is now (the plugin's,
+    /// or the last `control rate_limit`).
     func registeredTasks() -> [(name: String, options: [(String, String)])] {
-        registry.taskNames.map { name in (name, registry.task(named: name)?.options.summary ?? []) }
+        registry.taskNames.map { name in
+            var options = (registry.task(named: name)?.options.summary ?? []).filter { $0.0 != "rate_limit" }
+            if let limiter = strategies[name]?.rateLimiter { options.insert(("rate_limit", limiter.limit.text), at: 0) }
+            return (name, options)
+        }
     }
 
     func active() -> [RequestInfo] {

@@ -579,7 +579,7 @@ final class Consumer {
             return
         }
         if let limiter = strategy.rateLimiter {
-            limiter.bucket.setRate(rate.perSecond, now: now)
+            limiter.change(to: rate, now: now)
             limiter.wakeup?.cancel()
             limiter.wakeup = nil
             scheduleBucket(limiter)

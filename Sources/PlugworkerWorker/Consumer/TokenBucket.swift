@@ -70,6 +70,8 @@ struct TokenBucket: Equatable {
 /// its limit never takes the window that other tasks' messages need.
 final class RateLimiter<Element> {
     var bucket: TokenBucket
+    /// The limit as set (for `inspect registered`).
+    var limit: RateLimit
     /// Requests waiting for a token: `waiting[head...]`.
     private(set) var waiting: [Element] = []
     private var head = 0
@@ -77,7 +79,14 @@ final class RateLimiter<Element> {
     var wakeup: Timer.Entry?
 
     init(limit: RateLimit, now: Double) {
+        self.limit = limit
         bucket = TokenBucket(rate: limit.perSecond, now: now)
+    }
+
+    /// A new limit from now on; the tokens gathered so far are kept.
+    func change(to newLimit: RateLimit, now: Double) {
+        limit = newLimit
+        bucket.setRate(newLimit.perSecond, now: now)
     }
 
     var count: Int { waiting.count - head }
