@@ -37,6 +37,13 @@
  * host functions are only ever appended; each is marked with the ABI version
  * that added it ("since 1.0").
  *
+ * History:
+ *   1.0  the first release.
+ *   1.1  pw_task_options: acks_on_failure_or_timeout, retry_backoff,
+ *        retry_backoff_max, retry_jitter; ctx_retry with a negative
+ *        countdown uses retry_backoff when set. A 1.1 plugin is refused by
+ *        a 1.0 host; a 1.0 plugin runs on a 1.1 host with the defaults.
+ *
  * Memory. Unless a comment says otherwise:
  *   - strings and buffers the host passes to a plugin are owned by the host
  *     and valid only during the call that received them;
