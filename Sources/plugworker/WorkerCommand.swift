@@ -42,6 +42,24 @@ struct WorkerCommand: ParsableCommand {
     @Flag(name: .customLong("acks-late"), help: "Acknowledge messages after the task ran, for every task.")
     var acksLate = false
 
+    @Option(name: .customLong("eta-limit"), help: ArgumentHelp("Most messages held for an ETA/countdown or a rate limit that raise the prefetch (default 1000); past it the worker takes no more than its ordinary window until some are released.", valueName: "n"))
+    var etaLimit: Int = 1000
+
+    @Flag(inversion: .prefixedNo, help: "With acks_late, acknowledge a failed or timed-out task (default); --no-… rejects it without requeue, so a dead-letter exchange gets it.")
+    var acksOnFailureOrTimeout = true
+
+    @Flag(name: .customLong("reject-on-worker-lost"), help: "With acks_late, requeue (once) a task whose pool process died, for every task.")
+    var rejectOnWorkerLost = false
+
+    @Option(name: .customLong("queue-max-priority"), help: ArgumentHelp("Declare the -Q queues with x-max-priority (as task_queue_max_priority on the clients).", valueName: "n"))
+    var queueMaxPriority: Int?
+
+    @Option(name: .customLong("queue-type"), help: ArgumentHelp("classic or quorum (as task_default_queue_type on the clients); quorum queues get per-consumer QoS.", valueName: "type"))
+    var queueType: String?
+
+    @Option(name: .customLong("queue-argument"), help: ArgumentHelp("A declaration argument for one queue, e.g. celery:x-dead-letter-exchange=dlx (repeatable; integers are sent as integers).", valueName: "queue:key=value"))
+    var queueArgument: [String] = []
+
     @Option(name: .customLong("max-message-size"), help: "Reject message bodies larger than this many bytes.")
     var maxMessageSize: Int = 16 << 20
 
@@ -84,7 +102,26 @@ struct WorkerCommand: ParsableCommand {
         if let c = concurrency, c < 1 || c > 512 { throw ValidationError("-c must be between 1 and 512") }
         if prefetchMultiplier < 0 { throw ValidationError("--prefetch-multiplier must be 0 or more") }
         if queueList.isEmpty { throw ValidationError("-Q needs at least one queue name") }
+        if etaLimit < 0 { throw ValidationError("--eta-limit must be 0 or more") }
+        if let p = queueMaxPriority, !(1...255).contains(p) { throw ValidationError("--queue-max-priority must be between 1 and 255") }
+        if let t = queueType, t != "classic" && t != "quorum" { throw ValidationError("--queue-type must be classic or quorum") }
+        _ = try parsedQueueArguments()
         if !(0...65535).contains(metricsPort) { throw ValidationError("--metrics-port must be between 1 and 65535 (0: off)") }
+    }
+
+    /// `--queue-argument`s by queue; a value that is an integer is sent as one.
+    func parsedQueueArguments() throws -> [String: JSONObject] {
+        var out: [String: JSONObject] = [:]
+        for spec in queueArgument {
+            guard let colon = spec.firstIndex(of: ":"), let eq = spec[colon...].firstIndex(of: "=") else {
+                throw ValidationError("--queue-argument \(spec): expected queue:key=value")
+            }
+            let queue = String(spec[..<colon]), key = String(spec[spec.index(after: colon)..<eq])
+            let text = String(spec[spec.index(after: eq)...])
+            guard !queue.isEmpty, !key.isEmpty else { throw ValidationError("--queue-argument \(spec): expected queue:key=value") }
+            out[queue, default: JSONObject()][key] = Int64(text).map { .int($0) } ?? .string(text)
+        }
+        return out
     }
 
     var queueList: [String] {
@@ -100,6 +137,12 @@ struct WorkerCommand: ParsableCommand {
         options.queues = queueList
         options.prefetchMultiplier = prefetchMultiplier
         options.acksLate = acksLate
+        options.etaLimit = etaLimit
+        options.acksOnFailureOrTimeout = acksOnFailureOrTimeout
+        options.rejectOnWorkerLost = rejectOnWorkerLost
+        options.queueMaxPriority = queueMaxPriority
+        options.queueType = queueType
+        options.queueArguments = try parsedQueueArguments()
         options.maxMessageSize = maxMessageSize
         options.brokerHeartbeat = brokerHeartbeat
         options.sendTaskEvents = taskEvents

@@ -37,6 +37,13 @@
  * host functions are only ever appended; each is marked with the ABI version
  * that added it ("since 1.0").
  *
+ * History:
+ *   1.0  the first release.
+ *   1.1  pw_task_options: acks_on_failure_or_timeout, retry_backoff,
+ *        retry_backoff_max, retry_jitter; ctx_retry with a negative
+ *        countdown uses retry_backoff when set. A 1.1 plugin is refused by
+ *        a 1.0 host; a 1.0 plugin runs on a 1.1 host with the defaults.
+ *
  * Memory. Unless a comment says otherwise:
  *   - strings and buffers the host passes to a plugin are owned by the host
  *     and valid only during the call that received them;
@@ -67,7 +74,7 @@ extern "C" {
 
 /* ABI version of this header. */
 #define PW_ABI_MAJOR 1
-#define PW_ABI_MINOR 0
+#define PW_ABI_MINOR 1
 
 /* Mark a symbol as exported from a library built with -fvisibility=hidden. */
 #if defined(__GNUC__) || defined(__clang__)
@@ -157,6 +164,25 @@ typedef struct pw_task_options {
     int32_t max_retries;         /* n > 0, or a PW_MAX_RETRIES_* value */
     double default_retry_delay;  /* seconds; 0 = Celery's default, 180 */
     const char *queue;           /* default queue for this task; NULL = none */
+
+    /* ---- Since 1.1. A plugin built against 1.0 passes a smaller
+     * pw_task_def.size; the host then takes the defaults below. ---- */
+
+    /* With acks_late: ack a task that failed or timed out (PW_UNSET or
+     * PW_TRUE, Celery's task_acks_on_failure_or_timeout default), or
+     * reject it without requeue (PW_FALSE) so the queue's dead-letter
+     * exchange, if any, receives it. A worker-lost task (pool process
+     * killed) counts as a failure unless reject_on_worker_lost requeues it. */
+    int8_t acks_on_failure_or_timeout; /* enum pw_tristate */
+    /* Exponential backoff for retries that name no countdown (ctx_retry
+     * with countdown < 0), as Celery's retry_backoff: the delay before
+     * retry n (n = retries so far, 0 first) is
+     *     min(retry_backoff_max, retry_backoff * 2^n)
+     * and, with jitter, a random value in [0, that]. 0 = no backoff: such
+     * retries wait default_retry_delay. */
+    double retry_backoff;        /* factor, seconds (Celery's True is 1) */
+    double retry_backoff_max;    /* cap, seconds; 0 = Celery's default, 600 */
+    int8_t retry_jitter;         /* enum pw_tristate; PW_UNSET = on, as Celery */
 } pw_task_options;
 
 /*
@@ -383,7 +409,11 @@ typedef struct pw_host {
      * default_retry_delay); `reason` (may be NULL) becomes the RETRY
      * result's exception text. The task should return right after; its
      * return value is ignored. If max_retries is exhausted the task fails
-     * with MaxRetriesExceededError instead. PW_E_STATE outside a task. */
+     * with MaxRetriesExceededError instead. PW_E_STATE outside a task.
+     * Since 1.1: with countdown < 0 and the task's retry_backoff set, the
+     * delay is the exponential backoff (see pw_task_options), not
+     * default_retry_delay. The worker re-publishes the message (retries + 1,
+     * eta = now + delay) and sends RETRY and task-retried, as Celery does. */
     int (*ctx_retry)(pw_ctx *ctx, double countdown, const char *reason);
 
     /* Fails the task with a Python exception type and message; the task

@@ -13,7 +13,7 @@ import Logging
 /// The table only ever grows at the end (see plugworker.h).
 enum HostTable {
     /// Size of `pw_task_def` in ABI 1.0: the least a plugin may pass.
-    static let taskDefSize1_0 = MemoryLayout<pw_task_def>.size
+    static let taskDefSize1_0 = MemoryLayout<pw_task_def>.offset(of: \pw_task_def.options.acks_on_failure_or_timeout)!
     /// Size of `pw_step_def` in ABI 1.0.
     static let stepDefSize1_0 = MemoryLayout<pw_step_def>.size
     /// Size of `pw_magic` in ABI 1.0.
@@ -160,6 +160,13 @@ enum HostTable {
         if let q = o.queue {
             let queue = String(cString: q)
             if !queue.isEmpty { options.queue = queue }
+        }
+        // Since 1.1 (zero from a 1.0 plugin: the defaults).
+        options.acksOnFailureOrTimeout = try tristate(o.acks_on_failure_or_timeout, "acks_on_failure_or_timeout")
+        let jitter = try tristate(o.retry_jitter, "retry_jitter") ?? true
+        let cap = try seconds(o.retry_backoff_max, "retry_backoff_max")
+        if let factor = try seconds(o.retry_backoff, "retry_backoff") {
+            options.retryBackoff = RetryBackoff(factor: factor, maximum: cap ?? RetryBackoff.defaultMaximum, jitter: jitter)
         }
         return options
     }

@@ -130,7 +130,8 @@ public final class NativeTask: @unchecked Sendable {
                     type: "MaxRetriesExceededError", module: "celery.exceptions",
                     message: "Can't retry \(name)[\(context.id)]: max_retries (\(maxRetries)) exceeded\(why)"))
             }
-            return .retry(countdown: countdown ?? options.defaultRetryDelay, reason: reason)
+            let delay = countdown ?? options.retryBackoff?.countdown(retries: context.retries) ?? options.defaultRetryDelay
+            return .retry(countdown: delay, reason: reason)
         }
     }
 }

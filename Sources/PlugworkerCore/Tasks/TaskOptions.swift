@@ -13,6 +13,13 @@ public struct TaskOptions: Sendable, Equatable {
     /// Seconds before a retry that names no countdown. Celery's default: 180.
     public var defaultRetryDelay: Double = 180
     public var queue: String?
+    /// With acks_late: ack a failed or timed-out task (true, Celery's
+    /// default) or reject it without requeue (false: dead-lettered where
+    /// the queue has a DLX). nil = the worker's default.
+    public var acksOnFailureOrTimeout: Bool?
+    /// Exponential backoff for retries that name no countdown (Celery's
+    /// `retry_backoff`, `retry_backoff_max`, `retry_jitter`); nil = none.
+    public var retryBackoff: RetryBackoff?
 
     public init() {}
 
@@ -29,6 +36,12 @@ public struct TaskOptions: Sendable, Equatable {
         if maxRetries != 3 { out.append(("max_retries", maxRetries.map(String.init) ?? "None")) }
         if defaultRetryDelay != 180 { out.append(("default_retry_delay", String(defaultRetryDelay))) }
         if let queue { out.append(("queue", queue)) }
+        if let acksOnFailureOrTimeout { out.append(("acks_on_failure_or_timeout", acksOnFailureOrTimeout ? "True" : "False")) }
+        if let retryBackoff {
+            out.append(("retry_backoff", String(retryBackoff.factor)))
+            out.append(("retry_backoff_max", String(retryBackoff.maximum)))
+            out.append(("retry_jitter", retryBackoff.jitter ? "True" : "False"))
+        }
         return out
     }
 }

@@ -54,12 +54,13 @@ extension Consumer: ControlTarget {
 
     func forwardClock() -> Int { tick() }
 
-    /// The rate limit shown is the one in force (set by `rate_limit`).
+    /// The tasks and their options; `rate_limit` as it is now (the plugin's,
+    /// or the last `control rate_limit`).
     func registeredTasks() -> [(name: String, options: [(String, String)])] {
         registry.taskNames.map { name in
-            var summary = (registry.task(named: name)?.options.summary ?? []).filter { $0.0 != "rate_limit" }
-            if let rate = strategies[name]?.rateLimit { summary.append(("rate_limit", rate.text)) }
-            return (name, summary)
+            var options = (registry.task(named: name)?.options.summary ?? []).filter { $0.0 != "rate_limit" }
+            if let limiter = strategies[name]?.rateLimiter { options.insert(("rate_limit", limiter.limit.text), at: 0) }
+            return (name, options)
         }
     }
 
@@ -67,9 +68,11 @@ extension Consumer: ControlTarget {
         running.keys.sorted().compactMap { running[$0] }.map(info)
     }
 
-    /// Waiting for a pool process, then those waiting for a rate-limit token.
+    /// Waiting for a pool process, then waiting for a rate-limit token.
     func reserved() -> [RequestInfo] {
-        (Array(ready[readyHead...]) + rateHeldRequests).map(info)
+        var out = ready[readyHead...].map(info)
+        for strategy in rateLimited { out += strategy.rateLimiter?.requests.map(info) ?? [] }
+        return out
     }
 
     func scheduled() -> [(eta: String, priority: Int, request: RequestInfo)] {
@@ -100,6 +103,11 @@ extension Consumer: ControlTarget {
         o["worker_send_task_events"] = .bool(events.enabled)
         o["broker_heartbeat"] = .int(Int64(options.brokerHeartbeat))
         o["task_default_queue"] = .string(options.queues.first ?? "celery")
+        o["task_acks_on_failure_or_timeout"] = .bool(options.acksOnFailureOrTimeout)
+        o["task_reject_on_worker_lost"] = .bool(options.rejectOnWorkerLost)
+        o["task_queue_max_priority"] = options.queueMaxPriority.map { .int(Int64($0)) } ?? .null
+        o["task_default_queue_type"] = .string(options.queueType ?? "classic")
+        o["worker_detect_quorum_queues"] = .bool(true)
         o["accept_content"] = .array([.string("json")])
         return o
     }
@@ -110,13 +118,12 @@ extension Consumer: ControlTarget {
 
     func pluginListing() -> [PluginListing] { registry.listing() }
 
+    /// Changes the task's token bucket at once (nil: no limit); waiting
+    /// requests keep their order.
     func rateLimit(task: String, rate: RateLimit?) throws(ControlError) {
-        guard strategies[task] != nil else {
-            logger.error("Rate limit attempt for unknown task \(task)")
-            throw .unknownTask
-        }
-        setRateLimit(rate, task: task)
-        logger.info("New rate limit for tasks of type \(task): \(rate?.text ?? "none").")
+        guard let strategy = strategies[task] else { throw .unknownTask }
+        setRateLimit(strategy, to: rate)
+        logger.info("pidbox: rate limit for \(task) \(rate.map { "set to \($0.text)" } ?? "disabled")")
     }
 
     /// For tasks started from now on; 0 or nil means no limit.

@@ -12,8 +12,12 @@ import PlugworkerPool
 /// from delivery to result (Celery's `worker/consumer/`).
 ///
 ///     delivery → decode → strategy → check args → Request
-///       → expired? → ETA (Timer) → ready queue → pool (ack at start unless acks_late)
-///       → outcome → result to reply_to → ack (acks_late)
+///       → revoked? expired? → ETA (Timer) → rate limit (token bucket, Timer)
+///       → ready queue → pool (ack at start unless acks_late)
+///       → outcome → result to reply_to, or retry re-publish → ack (acks_late)
+///
+/// Messages held for an ETA or a rate-limit token stay unacknowledged and
+/// raise the prefetch count, up to `--eta-limit` (see `PrefetchWindow`).
 ///
 /// Runs on the Hub thread only. Bad input never stops it: every refused
 /// message is rejected without requeue (dead-lettered where the queue has a
@@ -83,12 +87,16 @@ final class Consumer {
     var readyHead = 0
     /// Held for their ETA.
     var held: [ObjectIdentifier: Request] = [:]
-    /// Rate limits (Celery's `task_buckets`): a bucket per rate-limited
-    /// task, and the requests waiting for a token, in arrival order, with
-    /// one timer armed per task while any wait.
-    var buckets: [String: TokenBucket] = [:]
-    var rateHeld: [String: [Request]] = [:]
-    var rateTimers: [String: Timer.Entry] = [:]
+    /// The prefetch count and the count of held messages (ETA and rate
+    /// limit) that raise it.
+    var window: PrefetchWindow
+    /// `basic.qos` for the whole channel (Celery's default), or per
+    /// consumer when a queue is a quorum queue (RabbitMQ refuses global
+    /// QoS there; the count is then fixed at concurrency × multiplier).
+    let qosGlobal: Bool
+    /// Strategies of tasks that have a rate limit (for shutdown and
+    /// connection loss; the hot path goes through `Strategy.rateLimiter`).
+    var rateLimited: [Strategy] { strategies.values.filter { $0.rateLimiter != nil } }
     /// Running in the pool, by job number.
     var running: [UInt64: Request] = [:]
     var nextSeq: UInt64 = 1
@@ -125,14 +133,23 @@ final class Consumer {
         self.logger = logger
         self.url = try BrokerURL(parsing: options.brokerURL)
         self.strategies = Strategy.all(registry: registry, options: options)
+        self.qosGlobal = !options.hasQuorumQueues
+        // Per-consumer QoS cannot be raised for a consumer already started
+        // (RabbitMQ applies a basic.qos with global=false only to consumers
+        // started after it): with quorum queues held messages take places
+        // of the window itself, which then bounds them.
+        self.window = PrefetchWindow(base: options.prefetchCount, holdLimit: qosGlobal ? options.etaLimit : 0)
         self.metrics = metrics
         if let metrics {
             for (name, strategy) in strategies { strategy.metrics = metrics.task(named: name) }
         }
-        self.taskQueues = options.queues.map { QueueDescription(name: $0) }
-        let now = Timer.now()
-        for (name, strategy) in strategies {
-            if let rate = strategy.rateLimit { buckets[name] = TokenBucket(fillRate: rate.perSecond, now: now) }
+        // As kombu declares them, with the arguments the clients' task_queues
+        // / task_queue_max_priority / task_default_queue_type give.
+        self.taskQueues = options.queues.map { queue in
+            let args = options.declarationArguments(for: queue)
+            var maxPriority: Int?
+            if case .int(let p)? = args["x-max-priority"] { maxPriority = Int(p) }
+            return QueueDescription(name: queue, queueArguments: args.members.isEmpty ? nil : args, maxPriority: maxPriority)
         }
         self.blueprint = Blueprint(name: "Consumer", steps: Self.steps(options: options, registry: registry), logger: logger)
         self.events = EventDispatcher(hostname: options.nodeName.name, pid: getpid(), freq: options.heartbeatInterval,
@@ -178,7 +195,7 @@ final class Consumer {
         hub.onBeforePoll { [unowned self] in self.drain() }
         hub.onBeforePoll { [unowned self] in
             self.flushAcks()
-            return false
+            return self.applyPrefetch()
         }
     }
 
@@ -289,7 +306,8 @@ final class Consumer {
     /// the prefetch, consume.
     func consumeTaskQueues(_ conn: AMQPConnection) throws(BrokerError) {
         for queue in taskQueues { try declare(queue, on: conn) }
-        try conn.basicQos(prefetchCount: prefetchCount, global: true)
+        try conn.basicQos(prefetchCount: prefetchCount, global: qosGlobal)
+        window.didApply(prefetchCount)
         for queue in taskQueues {
             taskQueueTags[try conn.basicConsume(queue: queue.name, noAck: false)] = queue.name
         }
@@ -304,7 +322,7 @@ final class Consumer {
                                      autoDelete: false)
         }
         _ = try conn.queueDeclare(name: queue.name, durable: queue.durable, exclusive: queue.exclusive,
-                                  autoDelete: queue.autoDelete)
+                                  autoDelete: queue.autoDelete, arguments: queue.queueArguments ?? JSONObject())
         if !queue.exchange.isEmpty {
             try conn.queueBind(queue: queue.name, exchange: queue.exchange, routingKey: queue.routingKey)
         }
@@ -388,10 +406,9 @@ final class Consumer {
         }
     }
 
-    /// concurrency × multiplier, plus one per message held for its ETA.
-    var prefetchCount: UInt16 {
-        options.prefetchCount == 0 ? 0 : UInt16(clamping: Int(options.prefetchCount) + held.count)
-    }
+    /// concurrency × multiplier, plus one per message held for its ETA or
+    /// a rate-limit token, up to `--eta-limit`.
+    var prefetchCount: UInt16 { window.count }
 
     /// Tries again after 0, 1, 2, 4 … 32 seconds.
     func scheduleReconnect(after error: Error?) {
@@ -421,7 +438,8 @@ final class Consumer {
         ready.removeAll()
         readyHead = 0
         held.removeAll()
-        rateHeld.removeAll()
+        for strategy in rateLimited { _ = strategy.rateLimiter?.removeAll() }
+        window.reset()
         if !isStopping { scheduleReconnect(after: nil) }
     }
 
@@ -537,86 +555,97 @@ final class Consumer {
         }
     }
 
-    /// Holds a request for its ETA, unacknowledged, with the prefetch count
-    /// raised by one so it does not take a running slot's place.
+    /// Holds a request for its ETA on the Timer, unacknowledged, with the
+    /// prefetch count raised by one (up to `--eta-limit`) so it does not
+    /// take a running slot's place. When it is due it goes the way of any
+    /// received task (rate limit, then the ready queue); `start` checks
+    /// expiry and revocation again.
     func hold(_ request: Request, until eta: Double) {
         let key = ObjectIdentifier(request)
         held[key] = request
-        updatePrefetch()
+        holdOne()
         hub.timer.call(after: eta - CeleryTime.now()) { [unowned self] in
             guard self.held.removeValue(forKey: key) != nil else { return }
-            self.updatePrefetch()
+            self.window.release()
             self.admit(request)
         }
     }
 
-    /// The rate limit (celery-wire §3.5): a request of a rate-limited task
-    /// goes to the ready queue when its bucket has a token, else it waits
-    /// (unacknowledged, counted in the prefetch as any received message)
-    /// behind the task's earlier waiting requests.
-    func admit(_ request: Request) {
-        let name = request.message.taskName
-        guard buckets[name] != nil else {
-            enqueue(request)
-            return
-        }
-        if rateHeld[name, default: []].isEmpty, buckets[name]!.canConsume(now: Timer.now()) {
-            enqueue(request)
-            return
-        }
-        rateHeld[name, default: []].append(request)
-        armRateTimer(name)
-    }
-
-    /// Wakes when the task's next token is due and lets waiting requests
-    /// through while there are tokens.
-    func armRateTimer(_ name: String) {
-        guard rateTimers[name] == nil, var bucket = buckets[name] else { return }
-        let wait = bucket.expectedTime(now: Timer.now())
-        buckets[name] = bucket
-        rateTimers[name] = hub.timer.call(after: wait) { [unowned self] in
-            self.rateTimers[name] = nil
-            self.releaseRateHeld(name)
+    /// Counts one more held message (ETA or rate limit) in the window.
+    func holdOne() {
+        if window.hold() && qosGlobal {
+            logger.warning("\(window.held) tasks held for an ETA or a rate limit (--eta-limit): the prefetch count stays at \(window.count); no more messages are taken beyond it until some are released")
         }
     }
 
-    func releaseRateHeld(_ name: String) {
-        var waiting = rateHeld.removeValue(forKey: name) ?? []
-        if buckets[name] == nil {  // limit removed: all go
-            waiting.forEach(enqueue)
-            return
-        }
-        let now = Timer.now()
-        var i = 0
-        while i < waiting.count, buckets[name]!.canConsume(now: now) {
-            enqueue(waiting[i])
-            i += 1
-        }
-        waiting.removeFirst(i)
-        guard !waiting.isEmpty else { return }
-        rateHeld[name] = waiting
-        armRateTimer(name)
-    }
-
-    /// The `rate_limit` control command: a new full bucket (Celery resets
-    /// its buckets), or none; requests waiting for the old one are
-    /// re-checked against the new limit at once.
-    func setRateLimit(_ rate: RateLimit?, task name: String) {
-        strategies[name]?.rateLimit = rate
-        buckets[name] = rate.map { TokenBucket(fillRate: $0.perSecond, now: Timer.now()) }
-        rateTimers.removeValue(forKey: name)?.cancel()  // due at the old rate
-        releaseRateHeld(name)
-    }
-
-    /// Requests waiting for a rate-limit token, oldest first per task.
-    var rateHeldRequests: [Request] { rateHeld.keys.sorted().flatMap { rateHeld[$0]! } }
-
-    func updatePrefetch() {
-        guard let conn = connection else { return }
+    /// Sends `basic.qos` if the count changed this turn (see
+    /// `PrefetchWindow`). Returns true when deliveries may wait in
+    /// librabbitmq's buffer (the RPC can park them there).
+    func applyPrefetch() -> Bool {
+        guard let conn = connection, let count = window.pendingUpdate() else { return false }
         do {
-            try conn.basicQos(prefetchCount: prefetchCount, global: true)
+            try conn.basicQos(prefetchCount: count, global: qosGlobal)
         } catch {
             connectionLost(error)
+            return false
+        }
+        return conn.hasBufferedData
+    }
+
+    /// A received (or now due) request: to the ready queue, unless its task
+    /// has a rate limit (then it waits for a token, see `scheduleBucket`).
+    func admit(_ request: Request) {
+        guard let limiter = request.strategy.rateLimiter else {
+            enqueue(request)
+            return
+        }
+        limiter.append(request)
+        holdOne()
+        scheduleBucket(limiter)
+    }
+
+    /// Moves the requests whose tokens are available to the ready queue,
+    /// and wakes itself on the Timer when the next token is due (Celery's
+    /// `_schedule_bucket_request`). Waiting requests stay unacknowledged and
+    /// counted in the window, so other tasks' messages keep flowing.
+    func scheduleBucket(_ limiter: RateLimiter<Request>) {
+        let now = Timer.now()
+        let admitted = limiter.admit(now: now)
+        if !admitted.isEmpty {
+            window.release(admitted.count)
+            ready.append(contentsOf: admitted)
+            dispatchReady()
+        }
+        if !limiter.isEmpty && limiter.wakeup == nil {
+            limiter.wakeup = hub.timer.call(after: limiter.bucket.expectedTime(now: now)) { [unowned self, weak limiter] in
+                guard let limiter else { return }
+                limiter.wakeup = nil
+                self.scheduleBucket(limiter)
+            }
+        }
+    }
+
+    /// A new rate limit for a task (`control rate_limit`), nil to lift it.
+    /// Requests already waiting keep their order under the new rate, or all
+    /// go to the ready queue when the limit is lifted.
+    func setRateLimit(_ strategy: Strategy, to rate: RateLimit?) {
+        let now = Timer.now()
+        guard let rate else {
+            guard let limiter = strategy.rateLimiter else { return }
+            strategy.rateLimiter = nil
+            let waiting = limiter.removeAll()
+            window.release(waiting.count)
+            ready.append(contentsOf: waiting)
+            dispatchReady()
+            return
+        }
+        if let limiter = strategy.rateLimiter {
+            limiter.change(to: rate, now: now)
+            limiter.wakeup?.cancel()
+            limiter.wakeup = nil
+            scheduleBucket(limiter)
+        } else {
+            strategy.rateLimiter = RateLimiter<Request>(limit: rate, now: now)
         }
     }
 
@@ -728,7 +757,22 @@ final class Consumer {
         case .retry(let countdown, let reason):
             retry(request, countdown: countdown, reason: reason)
         }
-        if request.acksLate { ack(request) }
+        if request.acksLate {
+            if case .failure = outcome { settleFailed(request) } else { ack(request) }
+        }
+    }
+
+    /// A late-acked task failed: ack it, or with acks_on_failure_or_timeout
+    /// off reject it without requeue, so the queue's dead-letter exchange
+    /// (if any) gets it.
+    func settleFailed(_ request: Request) {
+        if request.strategy.acksOnFailureOrTimeout {
+            ack(request)
+        } else {
+            rejectRequest(request, requeue: false)
+            events.taskRejected(id: request.id, requeue: false)
+            request.strategy.metrics?.rejected.increment()
+        }
     }
 
     /// Re-publishes the task for a retry (celery-wire §3.1), then RETRY.
@@ -805,7 +849,7 @@ final class Consumer {
         if let queue = request.resultQueue {
             publish(ResultMessage(for: request.message, state: .failure(exception, traceback: nil)), to: queue)
         }
-        if request.acksLate { ack(request) }
+        if request.acksLate { settleFailed(request) }
     }
 
     func revoke(_ request: Request, reason: String) {
@@ -908,14 +952,16 @@ final class Consumer {
         for tag in taskQueueTags.keys { try? conn.basicCancel(consumerTag: tag) }
         taskQueueTags = [:]
         var given = 0
-        for request in ready[readyHead...] + Array(held.values) + rateHeldRequests {
+        var waiting: [Request] = []
+        for strategy in rateLimited { waiting += strategy.rateLimiter?.removeAll() ?? [] }
+        for request in ready[readyHead...] + Array(held.values) + waiting {
             rejectRequest(request, requeue: true)
             given += 1
         }
         ready.removeAll()
         readyHead = 0
         held.removeAll()
-        rateHeld.removeAll()
+        window.reset()
         if given > 0 { logger.info("Gave back \(given) unstarted message\(given == 1 ? "" : "s") to the broker") }
     }
 
@@ -927,7 +973,7 @@ final class Consumer {
     /// what counts against the prefetch window. Walks the requests: for a
     /// scrape, not for the hot path.
     var unackedTaskMessages: Int {
-        var n = held.count
+        var n = window.held
         for r in ready[readyHead...] where !r.acknowledged { n += 1 }
         for r in running.values where !r.acknowledged { n += 1 }
         return n

@@ -9,6 +9,8 @@ final class Strategy {
     let acksLate: Bool
     let ignoreResult: Bool
     let rejectOnWorkerLost: Bool
+    /// With acks_late: ack a failed task (true) or reject it without requeue.
+    let acksOnFailureOrTimeout: Bool
     let trackStarted: Bool
     /// The task's time limits in seconds (nil: none): its options, or what
     /// the `time_limit` control command set since. A message's own
@@ -21,9 +23,10 @@ final class Strategy {
     /// metrics (`--metrics-port`); nil otherwise, so recording costs one
     /// nil check.
     var metrics: TaskMetrics?
-    /// The task's rate limit: its `rate_limit` option, or what the
-    /// `rate_limit` control command set since (nil: none).
-    var rateLimit: RateLimit?
+    /// The task's token bucket and the requests waiting for it, or nil for
+    /// a task without a rate limit (the hot path then costs a nil check).
+    /// Set from the task's `rate_limit`, changed by `control rate_limit`.
+    var rateLimiter: RateLimiter<Request>?
 
     /// How many jobs of a short task may wait in a busy pool process's
     /// socket: enough to save most wake-ups, few enough that a task that
@@ -40,12 +43,13 @@ final class Strategy {
         let o = task.options
         acksLate = o.acksLate ?? options.acksLate
         ignoreResult = o.ignoreResult ?? false
-        rejectOnWorkerLost = o.rejectOnWorkerLost ?? false
+        rejectOnWorkerLost = o.rejectOnWorkerLost ?? options.rejectOnWorkerLost
+        acksOnFailureOrTimeout = o.acksOnFailureOrTimeout ?? options.acksOnFailureOrTimeout
+        rateLimiter = o.rateLimit.map { RateLimiter<Request>(limit: $0, now: Timer.now()) }
         trackStarted = o.trackStarted ?? false
         softTimeLimit = o.softTimeLimit
         hardTimeLimit = o.timeLimit
         takesContext = task.signature.parameters.contains { $0.type == .ctx }
-        rateLimit = o.rateLimit
     }
 
     /// Records one run of the task.

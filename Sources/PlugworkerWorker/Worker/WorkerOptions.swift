@@ -1,3 +1,4 @@
+import PlugworkerCore
 import PlugworkerBeat
 /// How a worker runs: what `plugworker` (the `worker` command) was told.
 /// Names and defaults follow `celery worker`'s options.
@@ -37,10 +38,50 @@ public struct WorkerOptions: Sendable {
     /// 127.0.0.1: this machine only).
     public var metricsHost = "127.0.0.1"
 
+    /// `--eta-limit`: at most this many messages held unacknowledged for
+    /// their ETA or countdown, or waiting for a rate-limit token, raise the
+    /// prefetch count; past it the worker takes no more than its ordinary
+    /// window (see `Consumer.PrefetchWindow`). Bounds the memory a flood of
+    /// ETA tasks can take.
+    public var etaLimit = 1000
+    /// `--no-acks-on-failure-or-timeout`: with acks_late, a failed task is
+    /// rejected without requeue (dead-lettered) instead of acknowledged.
+    /// Celery's `task_acks_on_failure_or_timeout` (default true).
+    public var acksOnFailureOrTimeout = true
+    /// `--reject-on-worker-lost`: with acks_late, a task whose pool process
+    /// died is requeued once (Celery's `task_reject_on_worker_lost`).
+    public var rejectOnWorkerLost = false
+    /// `--queue-max-priority`: declare the `-Q` queues with
+    /// `x-max-priority` (Celery's `task_queue_max_priority`).
+    public var queueMaxPriority: Int?
+    /// `--queue-type`: "classic" or "quorum" (Celery's
+    /// `task_default_queue_type`); declared as `x-queue-type`.
+    public var queueType: String?
+    /// `--queue-argument QUEUE:KEY=VALUE`: more declaration arguments per
+    /// queue (e.g. `x-dead-letter-exchange`), as the clients' `task_queues`
+    /// declare them; without a match the broker refuses the declaration.
+    public var queueArguments: [String: JSONObject] = [:]
+
     /// The beat schedule to run in this worker (`-B`); nil without `-B`.
     public var beat: BeatConfig?
 
     public init() {}
+
+    /// The arguments `queue` is declared with: `--queue-argument`s, then
+    /// `--queue-max-priority` and `--queue-type` unless given there.
+    public func declarationArguments(for queue: String) -> JSONObject {
+        var args = queueArguments[queue] ?? JSONObject()
+        if let p = queueMaxPriority, args["x-max-priority"] == nil { args["x-max-priority"] = .int(Int64(p)) }
+        if let t = queueType, t != "classic", args["x-queue-type"] == nil { args["x-queue-type"] = .string(t) }
+        return args
+    }
+
+    /// Some consumed queue is a quorum queue: RabbitMQ refuses global QoS on
+    /// those, so the prefetch is set per consumer (Celery's
+    /// `worker_detect_quorum_queues`, from the declared arguments).
+    public var hasQuorumQueues: Bool {
+        queues.contains { declarationArguments(for: $0)["x-queue-type"] == .string("quorum") }
+    }
 
     /// The per-channel prefetch count: concurrency × multiplier (0 = none).
     public var prefetchCount: UInt16 {
