@@ -19,7 +19,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from celery import chain, group
+from celery import chain, chord, group
 
 TIMEOUT = 10
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -136,6 +136,19 @@ def test_group_then_mapped_callbacks(sig):
     assert result.get(timeout=TIMEOUT) == [1, 2, 3]
 
 
+# ---- chords: not with rpc:// -------------------------------------------------------------------
+
+
+def test_chord_refused_by_rpc_client(sig):
+    """The stock client refuses a chord (and a group chained to a task,
+    which Celery upgrades to one) before sending anything: the rpc backend
+    cannot count the header's results."""
+    with pytest.raises(NotImplementedError, match="does not support chords"):
+        chord([sig("arith.add", 1, 1), sig("arith.add", 2, 2)], sig("arith.add", 0)).apply_async()
+    with pytest.raises(NotImplementedError, match="does not support chords"):
+        chain(group(sig("arith.add", 1, 1), sig("arith.add", 2, 2)), sig("arith.add", 0)).apply_async()
+
+
 # ---- the Swift producer library ------------------------------------------------------------------
 
 
@@ -162,8 +175,10 @@ def test_swift_producer_library(broker_url, worker, queue_name):
     assert "group of 3 = [2, 4, 6]" in lines
 
 
-def test_plugworker_call_link(worker, queue_name, broker_url):
+def test_plugworker_call_link(worker, queue_name, broker_url, worker_kind):
     """plugworker call --link prints the task's result and the callback's."""
+    if worker_kind != "plugworker":
+        pytest.skip("a Python worker sends callback results to its own rpc queue (celery-wire §4.1)")
     binary = REPO_ROOT / ".build" / "debug" / "plugworker"
     proc = subprocess.run([str(binary), "call", "arith.add", "2", "3", "--queue", queue_name,
                            "--link", "arith.mul 10.0", "--broker", broker_url],
