@@ -40,6 +40,9 @@ struct WorkerCommand: ParsableCommand {
     @Flag(name: .customLong("acks-late"), help: "Acknowledge messages after the task ran, for every task.")
     var acksLate = false
 
+    @Flag(name: .customLong("task-track-started"), help: "Publish a STARTED result when a task starts, for every task (Celery's task_track_started; else per task option).")
+    var trackStarted = false
+
     @Option(name: .customLong("max-message-size"), help: "Reject message bodies larger than this many bytes.")
     var maxMessageSize: Int = 16 << 20
 
@@ -95,6 +98,7 @@ struct WorkerCommand: ParsableCommand {
         options.queues = queueList
         options.prefetchMultiplier = prefetchMultiplier
         options.acksLate = acksLate
+        options.trackStarted = trackStarted
         options.maxMessageSize = maxMessageSize
         options.brokerHeartbeat = brokerHeartbeat
         options.sendTaskEvents = taskEvents

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -134,6 +135,26 @@ def test_group_then_mapped_callbacks(sig):
     members = [sig("arith.add", i, 1, link=sig("arith.mul", 2.0)) for i in range(3)]
     result = group(members)()
     assert result.get(timeout=TIMEOUT) == [1, 2, 3]
+
+
+# ---- track_started ----------------------------------------------------------------------------------
+
+
+def test_track_started(app, custom_worker, worker_kind):
+    """With --task-track-started (Celery's task_track_started), a running
+    task is STARTED, its result {pid, hostname}."""
+    if worker_kind != "plugworker":
+        pytest.skip("the stand-in's tasks do not set track_started")
+    queue = f"it-started-{uuid.uuid4().hex[:8]}"
+    proc = custom_worker(queue, extra_args=["--task-track-started"], concurrency=1)
+    result = app.send_task("arith.sleep", args=[1.0], queue=queue)
+    deadline = time.monotonic() + TIMEOUT
+    while result.state == "PENDING" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert result.state == "STARTED"
+    assert result.info["hostname"] == proc.node
+    assert result.get(timeout=TIMEOUT) is None
+    assert result.state == "SUCCESS"
 
 
 # ---- chords: not with rpc:// -------------------------------------------------------------------

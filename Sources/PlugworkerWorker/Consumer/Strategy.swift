@@ -35,7 +35,7 @@ final class Strategy {
         acksLate = o.acksLate ?? options.acksLate
         ignoreResult = o.ignoreResult ?? false
         rejectOnWorkerLost = o.rejectOnWorkerLost ?? false
-        trackStarted = o.trackStarted ?? false
+        trackStarted = o.trackStarted ?? options.trackStarted
         softTimeLimit = o.softTimeLimit
         hardTimeLimit = o.timeLimit
         takesContext = task.signature.parameters.contains { $0.type == .ctx }
