@@ -20,7 +20,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from celery import chain, chord, group
+from celery import Celery, chain, chord, group
 
 TIMEOUT = 10
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -121,6 +121,21 @@ def test_link_not_called_on_failure(send, sig):
     assert not result.children
 
 
+def test_callback_to_missing_exchange_is_dropped(app, custom_worker, worker_kind):
+    """A callback routed to an exchange that does not exist is refused by
+    the broker: the worker logs it, drops it (no retry loop), and goes on:
+    the task's own result still arrives, and the next task runs."""
+    if worker_kind != "plugworker":
+        pytest.skip("plugworker's handling of a refused callback")
+    queue = f"it-refused-{uuid.uuid4().hex[:8]}"
+    proc = custom_worker(queue, concurrency=1)
+    bad = app.signature("arith.add", args=(1,), exchange=f"it-missing-{uuid.uuid4().hex[:8]}", routing_key="x")
+    result = app.send_task("arith.add", args=[1, 1], queue=queue, link=bad)
+    assert result.get(timeout=TIMEOUT) == 2
+    assert app.send_task("arith.add", args=[2, 2], queue=queue).get(timeout=TIMEOUT) == 4
+    assert "is dropped" in proc.log_text()
+
+
 # ---- groups ---------------------------------------------------------------------------
 
 
@@ -140,13 +155,16 @@ def test_group_then_mapped_callbacks(sig):
 # ---- track_started ----------------------------------------------------------------------------------
 
 
-def test_track_started(app, custom_worker, worker_kind):
+def test_track_started(broker_url, custom_worker, worker_kind):
     """With --task-track-started (Celery's task_track_started), a running
-    task is STARTED, its result {pid, hostname}."""
+    task is STARTED, its result {pid, hostname}. A client of its own: the
+    rpc backend's state polling competes with a consumer that an earlier
+    get() on the session's client left on its reply queue."""
     if worker_kind != "plugworker":
         pytest.skip("the stand-in's tasks do not set track_started")
     queue = f"it-started-{uuid.uuid4().hex[:8]}"
     proc = custom_worker(queue, extra_args=["--task-track-started"], concurrency=1)
+    app = Celery("plugworker-it-started", broker=broker_url, backend="rpc://")
     result = app.send_task("arith.sleep", args=[1.0], queue=queue)
     deadline = time.monotonic() + TIMEOUT
     while result.state == "PENDING" and time.monotonic() < deadline:
@@ -155,6 +173,7 @@ def test_track_started(app, custom_worker, worker_kind):
     assert result.info["hostname"] == proc.node
     assert result.get(timeout=TIMEOUT) is None
     assert result.state == "SUCCESS"
+    app.close()
 
 
 # ---- chords: not with rpc:// -------------------------------------------------------------------

@@ -42,7 +42,9 @@ extension Consumer {
 
     /// Publishes a task message, declaring its queue first (once per
     /// connection) as Python clients declare it. While the broker is away
-    /// it waits in `canvasOutbox`, sent (and declared) after the reconnect.
+    /// it waits in `canvasOutbox`, sent (and declared) after the reconnect;
+    /// one the broker refuses (unknown exchange, a queue declared with
+    /// other arguments) is logged and dropped, never retried in a loop.
     func publishTask(_ task: OutgoingTask) {
         guard let conn = connection else {
             if canvasOutbox.count < Self.outboxLimit {
@@ -59,10 +61,24 @@ extension Consumer {
                 try conn.queueBind(queue: queue, exchange: queue, routingKey: queue)
                 declaredForSending.insert(queue)
             }
+            // A named exchange is checked (passively) once per connection:
+            // a publish to a missing one would close the channel later,
+            // taking the messages published after it (this task's result).
+            if !task.exchange.isEmpty, !declaredForSending.contains("exchange:" + task.exchange) {
+                try conn.exchangeDeclare(name: task.exchange, passive: true)
+                declaredForSending.insert("exchange:" + task.exchange)
+            }
             let (properties, body) = task.message.encode()
             try conn.basicPublish(exchange: task.exchange, routingKey: task.routingKey, properties: properties, body: body)
         } catch {
-            canvasOutbox.append(task)
+            if error.code == .channelClosed {
+                // The broker refused this message's queue or exchange (404
+                // no such exchange, 406 a queue declared with other
+                // arguments): sending it again would fail the same way.
+                logger.error("task \(task.message.taskName)[\(task.message.id)] cannot be sent to \(task.exchange.isEmpty ? "queue" : "exchange \(task.exchange) key") \(task.routingKey) and is dropped: \(error.logLine)")
+            } else {
+                canvasOutbox.append(task)
+            }
             connectionLost(error)
         }
     }
