@@ -15,8 +15,8 @@ import Glibc
 /// Messages are protocol 2 with every header a Python client writes (see
 /// `TaskMessageEncoder`); the target queue is declared first exactly as
 /// kombu declares it. Results come back on the client's own reply queue:
-/// a server-named-by-us, exclusive, auto-delete queue made at connect time,
-/// like Celery's rpc backend's per-client queue. So results can be read only
+/// a UUID-named, exclusive, auto-delete queue made at connect time, like
+/// Celery's rpc backend's per-client queue. So results can be read only
 /// by the client that sent the task (or, for callbacks, the task that sent
 /// them: plugworker gives callbacks and errbacks their parent's reply queue).
 ///
@@ -161,13 +161,30 @@ public final class CeleryClient {
                     try connection.queueBind(queue: queue, exchange: queue, routingKey: queue)
                     declared.insert(queue)
                 }
+                // A named exchange is checked first: publishing to a missing
+                // one would close the channel, and our reply consumer with it.
+                if !task.exchange.isEmpty, !declared.contains("exchange:" + task.exchange) {
+                    try connection.exchangeDeclare(name: task.exchange, passive: true)
+                    declared.insert("exchange:" + task.exchange)
+                }
                 let (properties, body) = task.message.encode()
                 try connection.basicPublish(exchange: task.exchange, routingKey: task.routingKey,
                                             properties: properties, body: body)
             }
         } catch {
+            if error.code == .channelClosed { try? consumeReplies() }
             throw .broker(error)
         }
+    }
+
+    /// Declares and consumes the reply queue again if the channel lost
+    /// the consumer (the broker closed the channel over a refused
+    /// declaration or publish): the queue is auto-delete, so it went with
+    /// the consumer, and results published meanwhile were dropped.
+    func consumeReplies() throws(BrokerError) {
+        guard connection.consumerTags.isEmpty else { return }
+        _ = try connection.queueDeclare(name: replyQueue, durable: false, exclusive: true, autoDelete: true)
+        _ = try connection.basicConsume(queue: replyQueue, noAck: true)
     }
 
     // MARK: Receiving
@@ -194,6 +211,10 @@ public final class CeleryClient {
         do {
             while let event = try connection.nextEvent(timeout: wait) {
                 wait = 0
+                if case .channelClosed = event {
+                    try consumeReplies()
+                    continue
+                }
                 guard case .delivery(let d) = event, let meta = ResultMeta(d) else { continue }
                 // Keep the latest state; never let a late STARTED hide a result.
                 if let known = states[meta.taskID], known.isReady, !meta.isReady { continue }
