@@ -40,8 +40,9 @@ do {
     do {
         _ = try client.send("arith.div", args: [1, 0]).get(timeout: 10)
         print("div(1, 0) did not fail")
-    } catch let error where error.code == .taskFailed {
-        let f = error.failure!
+    } catch {
+        // error is a ClientError: .taskFailed carries the worker's exception.
+        guard let f = error.failure else { throw error }
         print("div(1, 0) raised \(f.excType): \(f.messageText)")
     }
 
