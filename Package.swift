@@ -17,6 +17,7 @@
 //   PlugworkerWorker   the worker: Hub, consumer, strategies, requests
 //   plugworker         the command-line tool
 //   plugworker-bench   benchmarks (release builds, never timed tests)
+//   plugworker-fuzz    libFuzzer targets (scripts/fuzz.sh), and their replay
 //   plugworker-client-example   Examples/swift-producer (PlugworkerClient)
 import PackageDescription
 
@@ -122,6 +123,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        .target(name: "CFuzzerDriver"),
+        .executableTarget(
+            name: "plugworker-fuzz",
+            dependencies: ["CFuzzerDriver", "PlugworkerCore", "PlugworkerBroker", "PlugworkerCelery",
+                           .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "plugworker-bench",

@@ -4,7 +4,8 @@
 #   1. swift test                   unit and plugin tests (they build their
 #                                   own fixture plugins)
 #   2. scripts/leakcheck.sh         valgrind over the plugin host, if present
-#   3. Tests/Integration/run.sh     against the local RabbitMQ, if present
+#   3. scripts/fuzz.sh              a short libFuzzer run of each fuzz target
+#   4. Tests/Integration/run.sh     against the local RabbitMQ, if present
 #
 # Every step runs even when an earlier one fails; the exit status is non-zero
 # if any failed, and the last line sums up.
@@ -51,6 +52,9 @@ if [ -f scripts/leakcheck.sh ]; then
 else
     skip_step "leakcheck" "scripts/leakcheck.sh does not exist yet"
 fi
+
+# A short fuzzing run of each libFuzzer target (a longer one: scripts/fuzz.sh -t 600).
+run_step "fuzz" bash scripts/fuzz.sh -t "${PLUGWORKER_FUZZ_SECONDS:-20}"
 
 if [ -f Tests/Integration/run.sh ]; then
     if [ "${PLUGWORKER_NO_BROKER:-}" = 1 ]; then

@@ -172,3 +172,19 @@ int pws_arm_soft_limit_timer(double seconds) {
 int pws_accept_nonblocking(int fd) {
     return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 }
+#include <sys/inotify.h>
+
+_Static_assert(PWS_IN_CLOSE_WRITE == IN_CLOSE_WRITE && PWS_IN_MOVED_TO == IN_MOVED_TO &&
+               PWS_IN_CREATE == IN_CREATE && PWS_IN_DELETE == IN_DELETE &&
+               PWS_IN_MOVED_FROM == IN_MOVED_FROM && PWS_IN_Q_OVERFLOW == IN_Q_OVERFLOW &&
+               PWS_IN_IGNORED == IN_IGNORED && PWS_IN_MODIFY == IN_MODIFY &&
+               PWS_IN_DELETE_SELF == IN_DELETE_SELF && PWS_IN_MOVE_SELF == IN_MOVE_SELF &&
+               PWS_IN_ONLYDIR == IN_ONLYDIR && PWS_IN_ISDIR == IN_ISDIR,
+               "PWS_IN_* differ from <sys/inotify.h>");
+_Static_assert(PWS_INOTIFY_EVENT_SIZE == sizeof(struct inotify_event), "inotify_event size");
+
+int pws_inotify_init(void) { return inotify_init1(IN_NONBLOCK | IN_CLOEXEC); }
+
+int pws_inotify_add_watch(int fd, const char *path, uint32_t mask) { return inotify_add_watch(fd, path, mask); }
+
+int pws_inotify_rm_watch(int fd, int wd) { return inotify_rm_watch(fd, wd); }

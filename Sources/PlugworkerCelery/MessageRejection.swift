@@ -9,9 +9,11 @@ import PlugworkerCore
 ///
 /// `taskID` is recovered from the `id` header (protocol 2) or body field
 /// (protocol 1) when it is a string, else from the `correlation_id`
-/// property. It stays nil for `.notATask`: a message that decoded fine but
-/// is not a Celery task is none of our business, and nothing is published
-/// for it.
+/// property. For `.notATask` only an `id` header counts: a message with
+/// Celery's headers but no `task` header is a broken task whose sender
+/// waits for an answer, while a message with neither (say, an RPC reply
+/// sent to the wrong queue) is none of our business, and nothing is
+/// published for it.
 public struct MessageRejection: Error, Sendable, Equatable, CustomStringConvertible {
     /// A stable code for logs and metrics.
     public enum Reason: String, Sendable, Equatable, CaseIterable {
@@ -52,8 +54,8 @@ public struct MessageRejection: Error, Sendable, Equatable, CustomStringConverti
     /// - `.tooLarge`: `kombu.exceptions.LimitExceeded`;
     /// - `.malformed`: builtins `TypeError` (wrong type) or `ValueError`
     ///   (wrong value), with the field named;
-    /// - `.notATask`: `celery.exceptions.InvalidTaskError` (normally not
-    ///   published: `taskID` is nil).
+    /// - `.notATask`: `celery.exceptions.InvalidTaskError` (published only
+    ///   when the message has an `id` header).
     public var exception: TaskException
 
     public init(reason: Reason, message: String, taskID: String? = nil, taskName: String? = nil,

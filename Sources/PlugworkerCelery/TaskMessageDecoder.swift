@@ -620,7 +620,10 @@ public enum TaskMessageDecoder {
         }
 
         var taskID: String? {
-            if notATask { return nil }
+            // Not a task: only an `id` header (a Celery task's, missing its
+            // `task`) earns the sender a FAILURE; a bare correlation_id (an
+            // RPC message sent to the wrong queue) does not.
+            if notATask { return foundID?.isEmpty == false ? foundID : nil }
             if let foundID, !foundID.isEmpty { return foundID }
             if let correlationID, !correlationID.isEmpty { return correlationID }
             return nil

@@ -195,6 +195,35 @@ public final class Pool {
         }
     }
 
+    /// Replaces every process with a new one, without losing or repeating a
+    /// job: each current process is retired (it gets no new job, finishes
+    /// the jobs already sent to it, including those queued in its socket,
+    /// then reads end of file and exits) and spawns already requested are
+    /// cancelled; new processes are requested at once, so they are forked
+    /// with the zygote's current plugin set (send `Zygote.setPluginFiles`
+    /// first). Retired processes do not count towards `concurrency`, so for
+    /// a while the pool has up to twice as many. Also lifts a halt after
+    /// too many crashes (the new plugins may have fixed them). Used for hot
+    /// plugins, and what a HUP reload does (Celery's `pool_restart`).
+    /// - Returns: how many processes were retired.
+    @discardableResult
+    public func recycle() -> Int {
+        guard stopping == nil else { return 0 }
+        for index in pending.keys { pending[index] = true }
+        var retired = 0
+        for m in members.values where !m.retiring {
+            retire(m)
+            retired += 1
+        }
+        if zygote.controlSocket >= 0, !zygote.isClosed {
+            crashes.removeAll()
+            healthy = true
+            haltReason = nil
+        }
+        fillSlots()
+        return retired
+    }
+
     /// Lets the pool replace processes again after it stopped (after a
     /// reload, or once the crashing plugin has been fixed), and refills it.
     public func resumeRestarts() {

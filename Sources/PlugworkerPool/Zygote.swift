@@ -30,8 +30,10 @@ public final class Zygote {
     /// The master's end of the control socket, non-blocking, for the Hub to
     /// poll for reading; -1 once stopped.
     public private(set) var controlSocket: Int32
-    /// Spawn requests not yet written (the socket was full).
-    var unsent: [Int32] = []
+    /// Messages not yet written (the socket was full), in order.
+    var unsent: [[UInt8]] = []
+    /// The plugin set generation last sent (`setPluginFiles`); 0 for none.
+    public private(set) var pluginGeneration: Int32 = 0
     /// The zygote's exit status, once reaped.
     public private(set) var exitStatus: ProcessExitStatus?
     /// The control socket has reached end of file.
@@ -50,6 +52,13 @@ public final class Zygote {
     /// Flushes stdio first, so that buffered output is not written twice.
     /// - Throws: `PoolError` if `socketpair` or `fork` fails.
     public static func start(setup: @escaping () -> PoolProcess.Runtime) throws(PoolError) -> Zygote {
+        try start(loading: { _ in setup() })
+    }
+
+    /// Forks the zygote, as `start(setup:)`; `setup` gets the plugin files
+    /// last given to `setPluginFiles(_:)` before the process was requested
+    /// (nil if never: load what the configuration names).
+    public static func start(loading setup: @escaping ([String]?) -> PoolProcess.Runtime) throws(PoolError) -> Zygote {
         let (master, child) = try System.socketPair(SOCK_SEQPACKET, context: "cannot start the zygote (fork server)")
         let masterPid = getpid()
         fflush(nil)
@@ -77,14 +86,28 @@ public final class Zygote {
     @discardableResult
     public func requestSpawn(index: Int) -> Bool {
         guard controlSocket >= 0, !isClosed else { return false }
-        unsent.append(Int32(index))
+        unsent.append(ZygoteMessage(kind: .spawn, a: Int32(index)).bytes)
+        return flush()
+    }
+
+    /// Tells the zygote which plugin files the processes it forks from now
+    /// on load (in this order), as a new generation. Requests already sent
+    /// are served with the previous set: the master retires those processes
+    /// (`Pool.recycle()`). Never blocks. Returns false if the zygote is gone
+    /// or the list does not fit one message (64 KiB).
+    @discardableResult
+    public func setPluginFiles(_ files: [String]) -> Bool {
+        guard controlSocket >= 0, !isClosed else { return false }
+        let bytes = ZygoteMessage.pluginSet(generation: pluginGeneration + 1, files: files)
+        guard bytes.count <= ZygoteMessage.maxPluginSetSize else { return false }
+        pluginGeneration += 1
+        unsent.append(bytes)
         return flush()
     }
 
     /// Sends queued requests; false if the zygote is gone.
     func flush() -> Bool {
-        while let index = unsent.first {
-            let bytes = ZygoteMessage(kind: .spawn, a: index).bytes
+        while let bytes = unsent.first {
             let n = bytes.withUnsafeBytes { pws_send_with_fd(controlSocket, $0.baseAddress, UInt(bytes.count), -1) }
             if n == bytes.count {
                 unsent.removeFirst()
@@ -133,7 +156,7 @@ public final class Zygote {
                 events.append(.spawnFailed(index: Int(message!.a), errno: message!.b))
             case .exited?:
                 events.append(.exited(pid: message!.a, status: ProcessExitStatus(waitStatus: message!.b)))
-            case .spawn?, nil:
+            case .spawn?, .plugins?, nil:
                 break // not for the master; ignore
             }
             if fd >= 0 { close(fd) }

@@ -7,9 +7,41 @@
 ///                                         process's socket attached (SCM_RIGHTS)
 ///     spawnFailed (3)   zygote → master   a: index, b: errno
 ///     exited (4)        zygote → master   a: pid, b: raw waitpid status
+///     plugins (5)       master → zygote   a: generation; then the plugin
+///                                         files, each NUL-terminated (see
+///                                         `pluginSet`): the files every
+///                                         process spawned after it loads
 struct ZygoteMessage: Equatable {
     enum Kind: UInt8 {
-        case spawn = 1, spawned = 2, spawnFailed = 3, exited = 4
+        case spawn = 1, spawned = 2, spawnFailed = 3, exited = 4, plugins = 5
+    }
+
+    /// The largest `plugins` message the zygote reads.
+    static let maxPluginSetSize = 1 << 16
+
+    /// A `plugins` message: the fixed part (kind, generation, count, 0) and
+    /// the paths.
+    static func pluginSet(generation: Int32, files: [String]) -> [UInt8] {
+        var bytes = ZygoteMessage(kind: .plugins, a: generation, b: Int32(files.count)).bytes
+        for f in files {
+            bytes += f.utf8
+            bytes.append(0)
+        }
+        return bytes
+    }
+
+    /// Decodes a `plugins` message: the generation and the files.
+    static func decodePluginSet(_ raw: UnsafeRawBufferPointer) -> (generation: Int32, files: [String])? {
+        guard raw.count >= size, raw[0] == Kind.plugins.rawValue,
+              let head = ZygoteMessage(UnsafeRawBufferPointer(rebasing: raw[0..<size])) else { return nil }
+        var files: [String] = []
+        var start = size
+        for i in size..<raw.count where raw[i] == 0 {
+            files.append(String(decoding: UnsafeRawBufferPointer(rebasing: raw[start..<i]), as: UTF8.self))
+            start = i + 1
+        }
+        guard files.count == Int(head.b), start == raw.count else { return nil }
+        return (head.a, files)
     }
 
     static let size = 13

@@ -15,11 +15,13 @@ import PlugworkerCore
 struct ZygoteServer {
     let control: Int32
     let masterPid: pid_t
-    let setup: () -> PoolProcess.Runtime
+    let setup: ([String]?) -> PoolProcess.Runtime
+    /// The plugin files processes forked now load (`.plugins` messages).
+    var pluginFiles: [String]?
     var children: Set<pid_t> = []
     var forked = 0
 
-    init(control: Int32, masterPid: pid_t, setup: @escaping () -> PoolProcess.Runtime) {
+    init(control: Int32, masterPid: pid_t, setup: @escaping ([String]?) -> PoolProcess.Runtime) {
         self.control = control
         self.masterPid = masterPid
         self.setup = setup
@@ -75,12 +77,18 @@ struct ZygoteServer {
 
     /// Handles what the master sent; end of file means it has gone.
     mutating func readRequests(sigfd: Int32) {
-        var buffer = [UInt8](repeating: 0, count: 64)
+        var buffer = [UInt8](repeating: 0, count: ZygoteMessage.maxPluginSetSize)
         var fd: Int32 = -1
         let n = buffer.withUnsafeMutableBytes { pws_recv_with_fd(control, $0.baseAddress, UInt($0.count), &fd) }
         if fd >= 0 { close(fd) }
         if n < 0 && (errno == EAGAIN || errno == EINTR) { return }
         if n <= 0 { finish() }
+        if buffer[0] == ZygoteMessage.Kind.plugins.rawValue {
+            if let set = buffer.withUnsafeBytes({ ZygoteMessage.decodePluginSet(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) {
+                pluginFiles = set.files
+            }
+            return
+        }
         guard let message = buffer.withUnsafeBytes({ ZygoteMessage(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }),
               message.kind == .spawn else { return }
         spawn(index: message.a, sigfd: sigfd)
@@ -105,7 +113,8 @@ struct ZygoteServer {
             close(control)
             if sigfd >= 0 { close(sigfd) }
             close(masterEnd)
-            PoolProcess(socket: childEnd, index: index, number: number, parent: zygotePid).run(setup: setup)
+            let files = pluginFiles
+            PoolProcess(socket: childEnd, index: index, number: number, parent: zygotePid).run(setup: { setup(files) })
         }
         close(childEnd)
         if pid < 0 {

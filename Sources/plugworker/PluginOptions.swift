@@ -46,10 +46,22 @@ struct PluginOptions: ParsableArguments {
 
     /// Loads the plugin directories and the `--task` definitions.
     /// Returns the errors (already recorded in the registry and logged).
-    func loadAll(into loader: PluginLoader) -> [PluginError] {
+    /// With `files` (what a pool process gets from the master), those
+    /// plugin files are loaded instead of the directories.
+    func loadAll(into loader: PluginLoader, files: [String]? = nil) -> [PluginError] {
         var errors: [PluginError] = []
-        for result in loader.loadDirectories() {
-            if case .failure(let e) = result { errors.append(e) }
+        if let files {
+            for file in files {
+                do {
+                    _ = try loader.loadPlugin(at: file)
+                } catch {
+                    errors.append(error)
+                }
+            }
+        } else {
+            for result in loader.loadDirectories() {
+                if case .failure(let e) = result { errors.append(e) }
+            }
         }
         for spec in taskSpecs {
             do {

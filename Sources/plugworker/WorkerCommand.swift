@@ -18,7 +18,9 @@ struct WorkerCommand: ParsableCommand {
             Consumes Celery task messages from RabbitMQ, runs them in a prefork pool of
             processes that load the plugins, and publishes results over rpc://.
             Signals: TERM warm shutdown (finish running tasks, give back the rest),
-            INT warm then cold, QUIT cold.
+            INT warm then cold, QUIT cold, HUP reload the pool (new processes; old ones
+            finish their tasks). Plugins added, replaced or removed in the plugin
+            directories take effect while running (hot plugins; --no-hot-plugins).
             """
     )
 
@@ -76,6 +78,9 @@ struct WorkerCommand: ParsableCommand {
     @Option(name: [.customShort("s"), .customLong("schedule")], help: ArgumentHelp("Beat's state file (last runs; default: beat.state, or plugworker-beat.state beside the config).", valueName: "file"))
     var schedule: String?
 
+    @Flag(name: .customLong("no-hot-plugins"), help: "Do not watch the plugin directories: plugins added, replaced or removed while running are ignored.")
+    var noHotPlugins = false
+
     @OptionGroup var plugins: PluginOptions
 
     func validate() throws {
@@ -114,17 +119,31 @@ struct WorkerCommand: ParsableCommand {
             }
         }
         options.metricsHost = metricsHost
+        options.hotPlugins = !noHotPlugins
 
         // The zygote is forked before anything can start a thread (plugin
         // inits included); pool processes load the plugins themselves.
+        // They load the plugin files the master hands the zygote (exactly
+        // the master's; with hot plugins, private copies), else the directories.
         let pluginOptions = plugins
-        let zygote = try Zygote.start {
+        let zygote = try Zygote.start(loading: { files in
             let registry = Registry()
-            _ = pluginOptions.loadAll(into: pluginOptions.makeLoader(registry: registry))
+            _ = pluginOptions.loadAll(into: pluginOptions.makeLoader(registry: registry), files: files)
             return PoolProcess.Runtime(registry: registry, hostname: options.nodeName.name)
-        }
+        })
         let registry = Registry()
-        let errors = plugins.loadAll(into: plugins.makeLoader(registry: registry))
+        let loader = plugins.makeLoader(registry: registry)
+        if options.hotPlugins {
+            do {
+                loader.store = try PluginStore()
+            } catch {
+                FileHandleOutput.stderr(error.description)
+                throw ExitStatus.config
+            }
+        }
+        defer { loader.store?.removeAll() }
+        let errors = plugins.loadAll(into: loader)
+        zygote.setPluginFiles(loader.pluginFiles)
         // Plugins found in a directory may fail (logged; the worker goes on
         // without them), but a --task or --steps given by hand must work.
         let explicit = errors.filter { e in registry.failures.allSatisfy { $0.error != e } }
@@ -132,8 +151,8 @@ struct WorkerCommand: ParsableCommand {
             for e in explicit { FileHandleOutput.stderr(e.description) }
             throw ExitStatus.config
         }
-        let worker = Worker(options: options, registry: registry, zygote: zygote,
-                                logger: Logger(label: "plugworker.worker"))
+        let worker = Worker(options: options, registry: registry, zygote: zygote, loader: loader,
+                            logger: Logger(label: "plugworker.worker"))
         let status = worker.run()
         if status != 0 { throw ExitCode(status) }
     }

@@ -51,3 +51,20 @@ import Testing
         #expect(throws: PoolFrameError.self) { try PoolFrame.decode(Array(bytes.dropLast())) }
     }
 }
+
+/// The zygote's `plugins` message: the generation and the files, in order.
+@Suite struct ZygotePluginSetTests {
+    @Test("round trip, including an empty set; malformed messages are refused")
+    func roundTrip() {
+        for files in [["/a/libx.so", "/b/ü/liby.so"], []] {
+            let bytes = ZygoteMessage.pluginSet(generation: 7, files: files)
+            let decoded = bytes.withUnsafeBytes { ZygoteMessage.decodePluginSet($0) }
+            #expect(decoded?.generation == 7 && decoded?.files == files)
+        }
+        var bad = ZygoteMessage.pluginSet(generation: 1, files: ["/a"])
+        bad.removeLast() // no terminating NUL
+        #expect(bad.withUnsafeBytes { ZygoteMessage.decodePluginSet($0) } == nil)
+        let spawn = ZygoteMessage(kind: .spawn, a: 1).bytes
+        #expect(spawn.withUnsafeBytes { ZygoteMessage.decodePluginSet($0) } == nil)
+    }
+}

@@ -78,4 +78,22 @@ int pws_arm_soft_limit_timer(double seconds);
  * the Glibc module does not export). Returns the new descriptor, or -1
  * with errno. */
 int pws_accept_nonblocking(int fd);
+/* ---- inotify (hot plugins) ---- */
+
+/* Event bits, as inotify's (sys/inotify.h is not in the Glibc module). */
+enum {
+    PWS_IN_MODIFY = 0x002, PWS_IN_CLOSE_WRITE = 0x008, PWS_IN_MOVED_FROM = 0x040,
+    PWS_IN_MOVED_TO = 0x080, PWS_IN_CREATE = 0x100, PWS_IN_DELETE = 0x200,
+    PWS_IN_DELETE_SELF = 0x400, PWS_IN_MOVE_SELF = 0x800, PWS_IN_Q_OVERFLOW = 0x4000,
+    PWS_IN_IGNORED = 0x8000, PWS_IN_ONLYDIR = 0x01000000, PWS_IN_ISDIR = 0x40000000
+};
+/* The fixed part of a `struct inotify_event` (wd, mask, cookie, len), in
+ * bytes; the NUL-padded name of `len` bytes follows. */
+enum { PWS_INOTIFY_EVENT_SIZE = 16 };
+/* inotify_init1(IN_NONBLOCK | IN_CLOEXEC): the descriptor, or -1. */
+int pws_inotify_init(void);
+/* inotify_add_watch: the watch descriptor, or -1 with errno. */
+int pws_inotify_add_watch(int fd, const char *path, uint32_t mask);
+/* inotify_rm_watch: 0, or -1 with errno. */
+int pws_inotify_rm_watch(int fd, int wd);
 #endif

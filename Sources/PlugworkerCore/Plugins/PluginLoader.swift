@@ -39,6 +39,15 @@ public final class PluginLoader {
     var sonameHandles: [String: UnsafeMutableRawPointer] = [:]
     /// The outcome of loading each plugin file.
     var plugins: [FileID: Result<PluginModule, PluginError>] = [:]
+    /// Where plugin files found in the plugin directories are copied and
+    /// loaded from (hot plugins, see `PluginStore`); nil: loaded in place.
+    public var store: PluginStore?
+    /// For each plugin-directory file loaded through `store` (by device and
+    /// inode): the digest of the bytes loaded and the module they made.
+    var originals: [FileID: (digest: String, module: PluginModule)] = [:]
+    /// The live module a hot load is replacing: its name and task names do
+    /// not count as duplicates while the new file loads.
+    var replacing: PluginModule?
 
     /// - Parameters:
     ///   - searchPaths: plugin directories (`--plugins`, then
@@ -66,9 +75,9 @@ public final class PluginLoader {
 
     // MARK: Loading plugins
 
-    /// Loads every `*.so` file in every plugin directory, in name order.
-    /// Failures are logged, recorded in the registry and returned; the other
-    /// plugins still load.
+    /// Loads every `*.so` file in every plugin directory, in name order
+    /// (each from a private copy when `store` is set). Failures are logged,
+    /// recorded in the registry and returned; the other plugins still load.
     @discardableResult
     public func loadDirectories() -> [Result<PluginModule, PluginError>] {
         var results: [Result<PluginModule, PluginError>] = []
@@ -84,6 +93,10 @@ public final class PluginLoader {
             }
             for file in entries {
                 do {
+                    if store != nil {
+                        results.append(.success(try loadCopy(of: dir + "/" + file, replacing: nil, logging: true)))
+                        continue
+                    }
                     results.append(.success(try loadPlugin(at: dir + "/" + file)))
                 } catch {
                     results.append(.failure(error))
@@ -93,7 +106,8 @@ public final class PluginLoader {
         return results
     }
 
-    static func sharedObjects(in dir: String) -> [String]? {
+    /// The `*.so` files (not hidden) in `dir`, sorted; nil if it cannot be read.
+    public static func sharedObjects(in dir: String) -> [String]? {
         guard let d = opendir(dir) else { return nil }
         defer { closedir(d) }
         var names: [String] = []
@@ -147,7 +161,7 @@ public final class PluginLoader {
         try vetELF(path: path)
         let handle = try open(path: path, id: id)
         let magic = try readMagic(handle: handle, path: path)
-        if let other = registry.module(named: magic.name) {
+        if let other = registry.module(named: magic.name), other !== replacing {
             throw PluginError(.duplicateModule, "\(path): a module named \"\(magic.name)\" is loaded already",
                               detail: "\"\(magic.name)\" was loaded from \(other.path)",
                               hint: "give each plugin a unique name in PLUGWORKER_MODULE(...), or remove one of the two files", path: path)
@@ -171,6 +185,7 @@ public final class PluginLoader {
         let module = PluginModule(kind: .plugin, name: magic.name, version: magic.version, path: path,
                                   abi: (magic.major, magic.minor), handle: handle)
         module.registration = registration
+        if let old = replacing { registry.unregister(old, as: .replaced) }
         registry.commit(tasks: registration.tasks, steps: registration.steps, handlers: registration.handlers, to: module)
         registry.add(module: module)
         return module
@@ -432,7 +447,7 @@ public final class PluginLoader {
                               detail: error.description,
                               hint: "write it as name(param: type, ...) -> type, e.g. add(a: int64, b: int64) -> int64", path: registering?.path)
         }
-        if let existing = registry.task(named: name) {
+        if let existing = registry.task(named: name), existing.module != replacing?.name {
             let owner = registry.module(named: existing.module)
             throw PluginError(.duplicateTask, "\(origin): task \"\(name)\" is registered already",
                               detail: "registered first by \(existing.module) (\(owner?.path ?? existing.symbol.description)), again by \(module) (\(origin))",
@@ -495,7 +510,7 @@ public final class PluginLoader {
                               hint: "set .blueprint in the step descriptor", path: registering.path)
         }
         let name = String(cString: cName)
-        if registry.steps.contains(where: { $0.name == name }) || registering.steps.contains(where: { $0.name == name }) {
+        if registry.steps.contains(where: { $0.name == name && $0.module != replacing?.name }) || registering.steps.contains(where: { $0.name == name }) {
             throw PluginError(.duplicateStep, "\(registering.path): bootstep \"\(name)\" is registered already",
                               detail: "step names must be unique across plugins", hint: "rename the step", path: registering.path)
         }

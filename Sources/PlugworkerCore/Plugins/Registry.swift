@@ -19,10 +19,17 @@ public struct SignalHandler: @unchecked Sendable {
 ///
 /// One registry per process. It is filled while plugins load, on the thread
 /// that loads them; after that the worker reads it from its single Hub
-/// thread, so it takes no locks.
+/// thread, so it takes no locks. Hot plugins change it at run time on that
+/// same thread (`PluginLoader.loadCopy(of:replacing:)`, `remove(original:)`):
+/// `modules` and `tasks` are always the live set; replaced and removed
+/// modules move to `retired`.
 public final class Registry: @unchecked Sendable {
     public private(set) var tasks: [String: NativeTask] = [:]
+    /// Live modules (status `loaded`).
     public private(set) var modules: [PluginModule] = []
+    /// Modules replaced or removed by hot plugins: still mapped (never
+    /// unloaded), kept for `inspect plugins`.
+    public private(set) var retired: [PluginModule] = []
     public private(set) var failures: [PluginFailure] = []
     public private(set) var steps: [StepDefinition] = []
     public private(set) var signalHandlers: [SignalName: [SignalHandler]] = [:]
@@ -50,6 +57,65 @@ public final class Registry: @unchecked Sendable {
 
     func recordFailure(path: String, error: PluginError) {
         failures.append(PluginFailure(path: path, error: error))
+    }
+
+    /// Forgets the refusals of file `path` (it loaded since, or is gone).
+    public func clearFailures(path: String) {
+        failures.removeAll { $0.path == path }
+    }
+
+    /// Takes a live module's tasks and signal handlers out of the registry
+    /// and marks it `status` (`.replaced` or `.removed`). Its bootsteps stay:
+    /// the blueprint runs the steps it started with. The library stays
+    /// loaded. Messages for its task names then take the unknown-task path.
+    func unregister(_ module: PluginModule, as status: PluginModule.Status) {
+        guard module.status == .loaded, modules.contains(where: { $0 === module }) else { return }
+        modules.removeAll { $0 === module }
+        for name in module.taskNames where tasks[name]?.module == module.name { tasks[name] = nil }
+        for (signal, list) in signalHandlers {
+            signalHandlers[signal] = list.filter { $0.module != module.name }
+        }
+        module.status = status
+        retired.append(module)
+    }
+
+    /// Makes a retired module live again (its file came back with the same
+    /// bytes): re-registers the tasks and handlers its init registered then.
+    /// The caller has checked the names against the registry.
+    func revive(_ module: PluginModule) {
+        guard module.status != .loaded, let registration = module.registration else { return }
+        retired.removeAll { $0 === module }
+        module.status = .loaded
+        module.taskNames = []
+        module.signalHandlers = []
+        commit(tasks: registration.tasks, steps: [], handlers: registration.handlers, to: module)
+        modules.append(module)
+    }
+
+    /// What `inspect plugins` lists: live modules, then replaced and removed
+    /// ones, then refused files.
+    public func listing() -> [PluginListing] {
+        let live = modules.map { m in
+            PluginListing(name: m.name, version: m.version, path: m.path, originalPath: m.originalPath, abi: m.abiText,
+                          status: m.status.rawValue, error: nil, tasks: m.taskNames)
+        }
+        let old = retired.map { m in
+            PluginListing(name: m.name, version: m.version, path: m.path, originalPath: m.originalPath, abi: m.abiText,
+                          status: m.status.rawValue, error: nil, tasks: m.registration?.tasks.map(\.name) ?? m.taskNames)
+        }
+        let refused = failures.map { f in
+            PluginListing(name: Self.moduleName(fromFile: f.path), version: nil, path: f.path, originalPath: nil, abi: "-",
+                          status: "refused", error: f.error, tasks: [])
+        }
+        return live + old + refused
+    }
+
+    /// `/p/libfoo.so` → `foo`.
+    static func moduleName(fromFile path: String) -> String {
+        var name = Substring(path.split(separator: "/").last ?? Substring(path))
+        if name.hasPrefix("lib") { name = name.dropFirst(3) }
+        if name.hasSuffix(".so") { name = name.dropLast(3) }
+        return String(name)
     }
 
     /// Adds what a plugin's init registered, all or nothing. The caller has

@@ -101,8 +101,10 @@ extension Consumer: ControlTarget {
     }
 
     func plugins() -> [(name: String, version: String?, path: String)] {
-        registry.modules.map { ($0.name, $0.version, $0.path) }
+        registry.modules.map { ($0.name, $0.version, $0.sourcePath) }
     }
+
+    func pluginListing() -> [PluginListing] { registry.listing() }
 
     /// Rate and time limits are enforced from the task-semantics release on;
     /// until then the commands say so instead of pretending.

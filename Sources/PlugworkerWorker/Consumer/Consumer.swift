@@ -26,7 +26,9 @@ final class Consumer {
     let pool: Pool
     let logger: Logger
     let url: BrokerURL
-    let strategies: [String: Strategy]
+    /// By task name; rebuilt by `refreshStrategies()` when hot plugins
+    /// change the registry.
+    var strategies: [String: Strategy]
     /// The worker's metrics (the Metrics step), or nil without `--metrics-port`.
     let metrics: WorkerMetrics?
 

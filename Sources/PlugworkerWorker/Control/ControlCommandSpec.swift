@@ -56,6 +56,8 @@ public struct ControlCommandSpec: Sendable {
               signature: "[object_type=Request] [num=200 [max_depth=10]]",
               help: "Create graph of uncollected objects (not available)."),
         .init("ping", .inspect, help: "Ping worker(s)."),
+        .init("plugins", .inspect,
+              help: "List plugin modules: name, version, path, ABI, status (loaded/replaced/removed/refused), error, tasks."),
         .init("query_task", .inspect, variadic: "ids", signature: "[id1 [id2 [... [idN]]]]",
               help: "Query for task information by id."),
         .init("registered", .inspect, variadic: "taskinfoitems", signature: "[attr1 [attr2 [... [attrN]]]]",

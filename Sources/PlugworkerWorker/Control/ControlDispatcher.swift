@@ -27,7 +27,7 @@ public enum ControlDispatcher {
         "active_queues", "conf", "report", "clock", "hello", "revoke", "terminate", "revoke_by_stamped_headers",
         "rate_limit", "time_limit", "pool_grow", "pool_shrink", "autoscale", "pool_restart", "add_consumer",
         "cancel_consumer", "enable_events", "disable_events", "heartbeat", "election", "shutdown", "objgraph",
-        "memsample", "memdump",
+        "memsample", "memdump", "plugins",
     ]
 
     /// Handles one request completely: clock, selection, the command, and
@@ -159,6 +159,8 @@ public enum ControlDispatcher {
         case "shutdown":
             target.shutdown(message: try a.string("msg") ?? "Got shutdown from remote")
             return nil
+        case "plugins":
+            return .array(target.pluginListing().map(pluginJSON))
         case "objgraph", "memsample", "memdump":
             throw ControlError("NotImplementedError('\(method) is a Python debugging aid, not available in plugworker')")
         default:
@@ -187,6 +189,29 @@ public enum ControlDispatcher {
             }
             return .string(fields.isEmpty ? task.name : "\(task.name) [\(fields.joined(separator: " "))]")
         })
+    }
+
+    /// `plugins` (plugworker's own): one object per module or refused file:
+    /// name, version, path, original_path, abi, status (loaded, replaced,
+    /// removed, refused), error (`{code, name, message, detail, hint}` or
+    /// null) and tasks.
+    static func pluginJSON(_ p: PluginListing) -> JSON {
+        let error: JSON = p.error.map { e in
+            .object(JSONObject([
+                .init("code", .string("PW\(e.code.number)")), .init("name", .string(e.code.name)),
+                .init("message", .string(e.message)), .init("detail", .string(e.detail)), .init("hint", .string(e.hint)),
+            ]))
+        } ?? .null
+        return .object(JSONObject([
+            .init("name", .string(p.name)),
+            .init("version", p.version.map(JSON.string) ?? .null),
+            .init("path", .string(p.path)),
+            .init("original_path", p.originalPath.map(JSON.string) ?? .null),
+            .init("abi", .string(p.abi)),
+            .init("status", .string(p.status)),
+            .init("error", error),
+            .init("tasks", .array(p.tasks.map(JSON.string))),
+        ]))
     }
 
     /// `query_task`: `{id: [state, info]}` for the ids this worker holds.

@@ -53,6 +53,9 @@ public protocol ControlTarget: AnyObject {
     func conf(withDefaults: Bool) -> JSONObject
     /// The loaded plugins, for `report`.
     func plugins() -> [(name: String, version: String?, path: String)]
+    /// Every plugin module, live, replaced or removed, and every refused
+    /// file, for `inspect plugins` (plugworker's own command).
+    func pluginListing() -> [PluginListing]
 
     // MARK: Actions
 
@@ -99,6 +102,9 @@ public protocol ControlTarget: AnyObject {
 }
 
 extension ControlTarget {
+    /// No plugin table: an empty listing.
+    public func pluginListing() -> [PluginListing] { [] }
+
     /// Not autoscaling: refuses, as Python does.
     public func autoscale(max: Int?, min: Int?) throws(ControlError) -> (max: Int, min: Int) {
         throw ControlError.autoscaleNotEnabled

@@ -23,7 +23,7 @@ struct Banner {
         lines.append("")
         lines.append("[plugins]")
         for m in registry.modules {
-            lines.append(".> \(m.name.padding(16)) \(m.version ?? "-") \(m.kind == .plugin ? "ABI \(m.abiText)" : "library")  \(m.path)")
+            lines.append(".> \(m.name.padding(16)) \(m.version ?? "-") \(m.kind == .plugin ? "ABI \(m.abiText)" : "library")  \(m.sourcePath)")
         }
         for f in registry.failures { lines.append(".> REFUSED \(f.path): \(f.error.code) \(f.error.message)") }
         lines.append("")

@@ -16,7 +16,8 @@ import PlugworkerPool
 /// signalfd): TERM warm shutdown (stop consuming, give back unstarted
 /// messages, let running tasks finish, then exit), INT warm then cold on a
 /// second INT, QUIT cold (kill the pool; the broker requeues what was not
-/// acknowledged), TTIN/TTOU grow/shrink the pool.
+/// acknowledged), TTIN/TTOU grow/shrink the pool, HUP reloads the pool
+/// (`Pool.recycle`: new processes, old ones finish their tasks and exit).
 public final class Worker {
     /// Exit statuses of `run()`.
     public enum ExitStatus {
@@ -32,6 +33,8 @@ public final class Worker {
     let registry: Registry
     let logger: Logger
     let zygote: Zygote
+    /// The master's plugin loader, for hot plugins (nil: no Autoreloader).
+    let loader: PluginLoader?
     private(set) var blueprint: Blueprint<Worker>!
 
     // Made by the steps.
@@ -40,6 +43,7 @@ public final class Worker {
     var pool: Pool!
     var consumer: Consumer!
     var beat: BeatService?
+    var hotPlugins: HotPlugins?
     var signalFD: Int32 = -1
     /// With `--metrics-port` (the Metrics step): the counters, and the
     /// HTTP endpoint serving them and `/healthz` from the Hub.
@@ -53,11 +57,14 @@ public final class Worker {
     /// - Parameters:
     ///   - registry: the plugins as loaded in the master (strategies, signals, steps).
     ///   - zygote: the fork server, started before any thread existed.
-    public init(options: WorkerOptions, registry: Registry, zygote: Zygote, logger: Logger) {
+    ///   - loader: the loader that filled `registry`, for hot plugins
+    ///     (the Autoreloader step does nothing without one).
+    public init(options: WorkerOptions, registry: Registry, zygote: Zygote, loader: PluginLoader? = nil, logger: Logger) {
         self.options = options
         self.registry = registry
         self.logger = logger
         self.zygote = zygote
+        self.loader = loader
         blueprint = Blueprint(name: "Worker", steps: Self.steps(options: options, registry: registry), logger: logger)
     }
 
@@ -91,6 +98,11 @@ public final class Worker {
             // does not exist, so it is never included; it is here for the
             // order and the graph.
             BootStep("StateDB", enabled: false),
+            // Hot plugins (see HotPlugins); Celery's module reloader had this name.
+            BootStep("Autoreloader", requires: ["Pool"], enabled: options.hotPlugins,
+                     create: { w in w.createHotPlugins() },
+                     start: { w in try w.hotPlugins?.start() },
+                     stop: { w in w.hotPlugins?.stop() }),
             BootStep("Consumer", requires: ["Pool"], last: true,
                      create: { w in try w.createConsumer() },
                      start: { w in try w.consumer.blueprint.start(w.consumer) },
@@ -189,6 +201,14 @@ public final class Worker {
         }
     }
 
+    func createHotPlugins() {
+        guard let loader, loader.store != nil else { return }
+        let hot = HotPlugins(loader: loader, hub: hub, pool: pool, zygote: zygote, logger: logger)
+        hot.onChange = { [unowned self] in self.consumer?.refreshStrategies() }
+        hot.metrics = metrics
+        hotPlugins = hot
+    }
+
     func createConsumer() throws {
         consumer = try Consumer(options: options, registry: registry, hub: hub, pool: pool, metrics: metrics, logger: logger)
         consumer.onShutdownRequest = { [unowned self] in self.warmShutdown() }
@@ -264,12 +284,16 @@ public final class Worker {
         case SIGTTIN:
             pool.grow(1)
             logger.info("pool: growing by 1 (SIGTTIN)")
-        case SIGHUP where beat != nil:
-            logger.info("beat: HUP: reloading the schedule")
-            beat?.reload()
         case SIGTTOU:
             pool.shrink(1)
             logger.info("pool: shrinking by 1 (SIGTTOU)")
+        case SIGHUP:
+            let retired = pool.recycle()
+            logger.info("pool: reloading (SIGHUP): \(retired) process(es) finish their tasks, new ones start")
+            if let beat {
+                logger.info("beat: HUP: reloading the schedule")
+                beat.reload()
+            }
         default:
             logger.info("signal \(signo) ignored")
         }

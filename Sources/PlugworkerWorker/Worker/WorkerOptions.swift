@@ -27,6 +27,10 @@ public struct WorkerOptions: Sendable {
     public var withoutHeartbeat = false
     /// Seconds between worker-heartbeat events (`--heartbeat-interval`).
     public var heartbeatInterval = 2.0
+    /// Hot plugins (the Autoreloader step): watch the plugin directories and
+    /// load, replace and remove plugins while running (`--no-hot-plugins`
+    /// turns it off).
+    public var hotPlugins = true
     /// Warm shutdown waits this long for running tasks before killing them.
     public var shutdownTimeout = 60.0
     /// `--metrics-port`: serve `/metrics` (Prometheus) and `/healthz` on
