@@ -148,3 +148,33 @@ def test_bad_schedule_is_refused_with_the_entry_and_field(tmp_path):
                        capture_output=True, text=True, timeout=10)
     assert r.returncode == 78
     assert 'schedule entry nightly: crontab hour "25": 25 is out of range 0-23' in r.stderr
+
+
+def test_saving_the_config_reloads_the_schedule(custom_worker, tmp_path):
+    queue = f"it-beatR-{uuid.uuid4().hex[:8]}"
+    worker = custom_worker(queue, concurrency=1)
+    config, state, log_path = tmp_path / "plugworker.toml", tmp_path / "beat.state", tmp_path / "beat.log"
+    write_config(config, queue)
+    beat = start_beat(config, state, log_path)
+    try:
+        time.sleep(1.5)
+        # An editor's save: write a new file and rename it over the old one.
+        fresh = tmp_path / "plugworker.toml.new"
+        write_config(fresh, queue)
+        fresh.write_text(fresh.read_text().replace("answer-every-second", "renamed-entry"))
+        fresh.rename(config)
+        time.sleep(2.5)
+        # A file that no longer parses keeps the running schedule.
+        config.write_text("[beat.schedule.x]\ntask = \n")
+        time.sleep(1.5)
+        assert beat.poll() is None, "beat stopped on a broken config"
+    finally:
+        assert stop(beat) == 0
+    text = log_path.read_text()
+    assert "schedule reloaded" in text and "added renamed-entry" in text and "removed answer-every-second" in text, text
+    assert "schedule not reloaded, keeping the current one" in text, text
+    sent = sent_ids(text)
+    assert any(e == "renamed-entry" for e, _ in sent), text
+    after_reload = text[text.index("schedule reloaded"):]
+    assert "(arith.add) [" in after_reload and not any(e == "answer-every-second" for e, _ in sent_ids(after_reload))
+    wait_all_succeeded(worker, [i for _, i in sent])

@@ -723,8 +723,8 @@ struct ControlCommandTests {
         #expect(rate("10/x") == ["error": "Invalid rate limit string: KeyError('x')"])
         #expect(rate("abc", task: "nope")?["error"]?.stringValue?.hasPrefix("Invalid rate limit string") == true,
                 "the rate is checked first")
-        #expect(rate("") == ["ok": "rate limits disabled successfully"])
-        #expect(rate(.null) == ["ok": "rate limits disabled successfully"])
+        #expect(rate("") == ["ok": "rate limit disabled successfully"])
+        #expect(rate(.null) == ["ok": "rate limit disabled successfully"])
         #expect(rate("5/s") == ["ok": "new rate limit set successfully"])
         #expect(rate(5) == ["ok": "new rate limit set successfully"])
         #expect(rate("1/s", task: "nope") == ["error": "unknown task"])

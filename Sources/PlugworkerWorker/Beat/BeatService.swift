@@ -71,7 +71,7 @@ public final class BeatService {
             logger.error("beat: schedule not reloaded, keeping the current one: \(error)")
             return
         }
-        guard fresh != config || fresh.entries != config.entries else { return }
+        guard fresh != config else { return }
         let before = Set(config.entries.map(\.name)), after = Set(fresh.entries.map(\.name))
         config = fresh
         scheduler.reload(fresh, now: CeleryTime.now())

@@ -54,16 +54,22 @@ extension Consumer: ControlTarget {
 
     func forwardClock() -> Int { tick() }
 
+    /// The rate limit shown is the one in force (set by `rate_limit`).
     func registeredTasks() -> [(name: String, options: [(String, String)])] {
-        registry.taskNames.map { name in (name, registry.task(named: name)?.options.summary ?? []) }
+        registry.taskNames.map { name in
+            var summary = (registry.task(named: name)?.options.summary ?? []).filter { $0.0 != "rate_limit" }
+            if let rate = strategies[name]?.rateLimit { summary.append(("rate_limit", rate.text)) }
+            return (name, summary)
+        }
     }
 
     func active() -> [RequestInfo] {
         running.keys.sorted().compactMap { running[$0] }.map(info)
     }
 
+    /// Waiting for a pool process, then those waiting for a rate-limit token.
     func reserved() -> [RequestInfo] {
-        ready[readyHead...].map(info)
+        (Array(ready[readyHead...]) + rateHeldRequests).map(info)
     }
 
     func scheduled() -> [(eta: String, priority: Int, request: RequestInfo)] {
@@ -82,9 +88,7 @@ extension Consumer: ControlTarget {
                     prefetchCount: Int(prefetchCount))
     }
 
-    func activeQueues() -> [QueueDescription] {
-        options.queues.map { QueueDescription(name: $0) }
-    }
+    func activeQueues() -> [QueueDescription] { taskQueues }
 
     func conf(withDefaults: Bool) -> JSONObject {
         var o = JSONObject()
@@ -106,16 +110,24 @@ extension Consumer: ControlTarget {
 
     func pluginListing() -> [PluginListing] { registry.listing() }
 
-    /// Rate and time limits are enforced from the task-semantics release on;
-    /// until then the commands say so instead of pretending.
     func rateLimit(task: String, rate: RateLimit?) throws(ControlError) {
-        guard strategies[task] != nil else { throw .unknownTask }
-        throw ControlError("rate limits are not enforced by this plugworker yet")
+        guard strategies[task] != nil else {
+            logger.error("Rate limit attempt for unknown task \(task)")
+            throw .unknownTask
+        }
+        setRateLimit(rate, task: task)
+        logger.info("New rate limit for tasks of type \(task): \(rate?.text ?? "none").")
     }
 
+    /// For tasks started from now on; 0 or nil means no limit.
     func timeLimit(task: String, soft: Double?, hard: Double?) throws(ControlError) {
-        guard strategies[task] != nil else { throw .unknownTask }
-        throw ControlError("time limits cannot be changed at run time by this plugworker yet")
+        guard let strategy = strategies[task] else {
+            logger.error("Change time limit attempt for unknown task \(task)")
+            throw .unknownTask
+        }
+        strategy.softTimeLimit = soft.flatMap { $0 > 0 ? $0 : nil }
+        strategy.hardTimeLimit = hard.flatMap { $0 > 0 ? $0 : nil }
+        logger.info("New time limits for tasks of type \(task): soft=\(soft.map { "\($0)" } ?? "None") hard=\(hard.map { "\($0)" } ?? "None")")
     }
 
     func revoke(ids: [String], terminate: Bool, signal: Int32) -> [String] {
@@ -140,13 +152,15 @@ extension Consumer: ControlTarget {
         throw .autoscaleNotEnabled
     }
 
+    /// Celery's defaults: a durable direct exchange named after the queue
+    /// (unless given), the queue name as routing key. Further queue options
+    /// are not used.
     func addConsumer(queue: String, exchange: String?, exchangeType: String, routingKey: String?, options: JSONObject) {
-        logger.warning("pidbox: add_consumer \(queue) is not supported yet; start the worker with -Q \(queue)")
+        addTaskQueue(QueueDescription(name: queue, exchange: exchange, exchangeType: exchangeType,
+                                      routingKey: routingKey))
     }
 
-    func cancelConsumer(queue: String) {
-        logger.warning("pidbox: cancel_consumer \(queue) is not supported yet")
-    }
+    func cancelConsumer(queue: String) { cancelTaskQueue(queue) }
 
     func enableEvents() -> Bool {
         defer { events.enabled = true }

@@ -16,8 +16,11 @@ extension Consumer {
                 let strategy = Strategy(task: task, options: options)
                 strategy.metrics = metrics?.task(named: name)
                 next[name] = strategy
+                // A new build's rate limit replaces the old one's.
+                buckets[name] = strategy.rateLimit.map { TokenBucket(fillRate: $0.perSecond, now: Timer.now()) }
             }
         }
+        for name in strategies.keys where next[name] == nil { buckets[name] = nil }
         strategies = next
     }
 }

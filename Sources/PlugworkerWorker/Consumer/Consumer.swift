@@ -41,8 +41,13 @@ final class Consumer {
     /// What each step declares and consumes on a (new) connection, in
     /// step order; run again after every reconnect.
     var connectedHooks: [(AMQPConnection) throws(BrokerError) -> Void] = []
-    /// Consumer tags of the task queues.
-    var consumerTags: [String] = []
+    /// The task queues consumed: `-Q`, then those added by the
+    /// `add_consumer` control command, less those `cancel_consumer` removed
+    /// (`inspect active_queues`). Declared and consumed again after every
+    /// reconnect.
+    var taskQueues: [QueueDescription]
+    /// Consumer tag → task queue name, for the current connection.
+    var taskQueueTags: [String: String] = [:]
     /// Consumer tags of plugin consumer steps' queues.
     var stepConsumers: [String: (step: StepInstance, queue: String)] = [:]
     /// Evloop started: announce readiness once connected.
@@ -81,6 +86,12 @@ final class Consumer {
     var readyHead = 0
     /// Held for their ETA.
     var held: [ObjectIdentifier: Request] = [:]
+    /// Rate limits (Celery's `task_buckets`): a bucket per rate-limited
+    /// task, and the requests waiting for a token, in arrival order, with
+    /// one timer armed per task while any wait.
+    var buckets: [String: TokenBucket] = [:]
+    var rateHeld: [String: [Request]] = [:]
+    var rateTimers: [String: Timer.Entry] = [:]
     /// Running in the pool, by job number.
     var running: [UInt64: Request] = [:]
     var nextSeq: UInt64 = 1
@@ -120,6 +131,11 @@ final class Consumer {
         self.metrics = metrics
         if let metrics {
             for (name, strategy) in strategies { strategy.metrics = metrics.task(named: name) }
+        }
+        self.taskQueues = options.queues.map { QueueDescription(name: $0) }
+        let now = Timer.now()
+        for (name, strategy) in strategies {
+            if let rate = strategy.rateLimit { buckets[name] = TokenBucket(fillRate: rate.perSecond, now: now) }
         }
         self.blueprint = Blueprint(name: "Consumer", steps: Self.steps(options: options, registry: registry), logger: logger)
         self.events = EventDispatcher(hostname: options.nodeName.name, pid: getpid(), freq: options.heartbeatInterval,
@@ -237,7 +253,7 @@ final class Consumer {
         let conn = AMQPConnection(url: url, heartbeat: options.brokerHeartbeat,
                                   connectionName: "plugworker \(options.nodeName)", logger: logger)
         stepConsumers.removeAll()
-        consumerTags.removeAll()
+        taskQueueTags.removeAll()
         controlTag = nil
         do {
             try conn.connect(timeout: 10)
@@ -276,15 +292,64 @@ final class Consumer {
     /// The Tasks step: declare the task queues as Python clients do, set
     /// the prefetch, consume.
     func consumeTaskQueues(_ conn: AMQPConnection) throws(BrokerError) {
-        for queue in options.queues {
-            // Exactly as kombu declares them, so no 406 PRECONDITION_FAILED.
-            try conn.exchangeDeclare(name: queue, type: "direct", durable: true, autoDelete: false)
-            _ = try conn.queueDeclare(name: queue, durable: true, exclusive: false, autoDelete: false)
-            try conn.queueBind(queue: queue, exchange: queue, routingKey: queue)
-        }
+        for queue in taskQueues { try declare(queue, on: conn) }
         try conn.basicQos(prefetchCount: prefetchCount, global: true)
-        for queue in options.queues {
-            consumerTags.append(try conn.basicConsume(queue: queue, noAck: false))
+        for queue in taskQueues {
+            taskQueueTags[try conn.basicConsume(queue: queue.name, noAck: false)] = queue.name
+        }
+    }
+
+    /// Declares a task queue, its exchange and the binding exactly as kombu
+    /// declares them (so no 406 PRECONDITION_FAILED); nothing to bind for
+    /// the default exchange.
+    func declare(_ queue: QueueDescription, on conn: AMQPConnection) throws(BrokerError) {
+        if !queue.exchange.isEmpty {
+            try conn.exchangeDeclare(name: queue.exchange, type: queue.exchangeType, durable: queue.exchangeDurable,
+                                     autoDelete: false)
+        }
+        _ = try conn.queueDeclare(name: queue.name, durable: queue.durable, exclusive: queue.exclusive,
+                                  autoDelete: queue.autoDelete)
+        if !queue.exchange.isEmpty {
+            try conn.queueBind(queue: queue.name, exchange: queue.exchange, routingKey: queue.routingKey)
+        }
+    }
+
+    /// `add_consumer`: consume one more task queue now (declared first) and
+    /// after every reconnect. A queue already consumed is left alone. If the
+    /// broker refuses the declaration (e.g. an existing exchange of another
+    /// type), the queue is forgotten again, so that reconnecting does not
+    /// fail on it forever.
+    func addTaskQueue(_ queue: QueueDescription) {
+        guard !taskQueues.contains(where: { $0.name == queue.name }) else {
+            logger.info("pidbox: add_consumer: already consuming from \(queue.name)")
+            return
+        }
+        taskQueues.append(queue)
+        guard let conn = connection, !isStopping else { return }
+        do {
+            try declare(queue, on: conn)
+            taskQueueTags[try conn.basicConsume(queue: queue.name, noAck: false)] = queue.name
+            logger.info("Started consuming from \(queue.name)")
+        } catch {
+            taskQueues.removeAll { $0.name == queue.name }
+            logger.error("pidbox: add_consumer \(queue.name) failed: \(error.logLine)")
+            connectionLost(error)
+        }
+    }
+
+    /// `cancel_consumer`: stop consuming a task queue. Messages already
+    /// received from it still run, as in Celery.
+    func cancelTaskQueue(_ name: String) {
+        taskQueues.removeAll { $0.name == name }
+        let tags = taskQueueTags.filter { $0.value == name }.map(\.key)
+        guard !tags.isEmpty else { return }
+        for tag in tags { taskQueueTags[tag] = nil }
+        guard let conn = connection else { return }
+        do {
+            for tag in tags { try conn.basicCancel(consumerTag: tag) }
+            logger.info("No longer consuming from \(name)")
+        } catch {
+            connectionLost(error)
         }
     }
 
@@ -360,6 +425,7 @@ final class Consumer {
         ready.removeAll()
         readyHead = 0
         held.removeAll()
+        rateHeld.removeAll()
         if !isStopping { scheduleReconnect(after: nil) }
     }
 
@@ -461,7 +527,7 @@ final class Consumer {
             hold(request, until: eta)
             return
         }
-        enqueue(request)
+        admit(request)
     }
 
     /// A message that is not a valid task message.
@@ -486,9 +552,70 @@ final class Consumer {
         hub.timer.call(after: eta - CeleryTime.now()) { [unowned self] in
             guard self.held.removeValue(forKey: key) != nil else { return }
             self.updatePrefetch()
-            self.enqueue(request)
+            self.admit(request)
         }
     }
+
+    /// The rate limit (celery-wire §3.5): a request of a rate-limited task
+    /// goes to the ready queue when its bucket has a token, else it waits
+    /// (unacknowledged, counted in the prefetch as any received message)
+    /// behind the task's earlier waiting requests.
+    func admit(_ request: Request) {
+        let name = request.message.taskName
+        guard buckets[name] != nil else {
+            enqueue(request)
+            return
+        }
+        if rateHeld[name, default: []].isEmpty, buckets[name]!.canConsume(now: Timer.now()) {
+            enqueue(request)
+            return
+        }
+        rateHeld[name, default: []].append(request)
+        armRateTimer(name)
+    }
+
+    /// Wakes when the task's next token is due and lets waiting requests
+    /// through while there are tokens.
+    func armRateTimer(_ name: String) {
+        guard rateTimers[name] == nil, var bucket = buckets[name] else { return }
+        let wait = bucket.expectedTime(now: Timer.now())
+        buckets[name] = bucket
+        rateTimers[name] = hub.timer.call(after: wait) { [unowned self] in
+            self.rateTimers[name] = nil
+            self.releaseRateHeld(name)
+        }
+    }
+
+    func releaseRateHeld(_ name: String) {
+        var waiting = rateHeld.removeValue(forKey: name) ?? []
+        if buckets[name] == nil {  // limit removed: all go
+            waiting.forEach(enqueue)
+            return
+        }
+        let now = Timer.now()
+        var i = 0
+        while i < waiting.count, buckets[name]!.canConsume(now: now) {
+            enqueue(waiting[i])
+            i += 1
+        }
+        waiting.removeFirst(i)
+        guard !waiting.isEmpty else { return }
+        rateHeld[name] = waiting
+        armRateTimer(name)
+    }
+
+    /// The `rate_limit` control command: a new full bucket (Celery resets
+    /// its buckets), or none; requests waiting for the old one are
+    /// re-checked against the new limit at once.
+    func setRateLimit(_ rate: RateLimit?, task name: String) {
+        strategies[name]?.rateLimit = rate
+        buckets[name] = rate.map { TokenBucket(fillRate: $0.perSecond, now: Timer.now()) }
+        rateTimers.removeValue(forKey: name)?.cancel()  // due at the old rate
+        releaseRateHeld(name)
+    }
+
+    /// Requests waiting for a rate-limit token, oldest first per task.
+    var rateHeldRequests: [Request] { rateHeld.keys.sorted().flatMap { rateHeld[$0]! } }
 
     func updatePrefetch() {
         guard let conn = connection else { return }
@@ -540,11 +667,11 @@ final class Consumer {
         // Only a task that declares ctx can read the headers (ctx_headers_json).
         var headersJSON = "{}"
         if request.strategy.takesContext && !m.headers.members.isEmpty { headersJSON = JSON.object(m.headers).serialized }
+        let hardTimeLimit = m.timeLimit.hard ?? request.strategy.hardTimeLimit ?? 0
         let job = PoolJob(seq: seq, taskID: m.id, taskName: m.taskName, retries: Int64(m.retries), headersJSON: headersJSON,
                           args: Array(m.argsJSON), kwargs: Array(m.kwargsJSON),
                           softTimeLimit: m.timeLimit.soft ?? request.strategy.softTimeLimit ?? 0,
-                          hardTimeLimit: m.timeLimit.hard ?? request.strategy.hardTimeLimit ?? 0,
-                          hostname: options.nodeName.name)
+                          hardTimeLimit: hardTimeLimit, hostname: options.nodeName.name)
         guard let pid = pool.dispatch(job, pipelineDepth: request.strategy.pipelineDepth) else {
             readyHead -= 1  // put it back at the head
             ready[readyHead] = request
@@ -554,6 +681,7 @@ final class Consumer {
         request.timeStart = CeleryTime.now()
         request.workerPID = pid
         running[seq] = request
+        if hardTimeLimit > 0 { armHardTimeLimit(request, seconds: hardTimeLimit) }
         events.taskStarted(id: m.id)
         request.strategy.metrics?.started.increment()
         if !request.acksLate { ack(request) }
@@ -641,8 +769,31 @@ final class Consumer {
         }
     }
 
+    /// The hard time limit (celery-wire §3.5): a task still running after
+    /// it has its pool process killed (SIGKILL) and fails with
+    /// `TimeLimitExceeded`, as in Celery; the pool replaces the process.
+    func armHardTimeLimit(_ request: Request, seconds: Double) {
+        let seq = request.seq
+        hub.timer.call(after: seconds) { [weak self, weak request] in
+            guard let self, let request, self.running[seq] === request, let pid = request.workerPID,
+                  request.terminatedBy == nil else { return }
+            self.logger.error("Hard time limit (\(Self.format6(seconds))s) exceeded for \(request.label)")
+            request.hardTimeLimitExceeded = seconds
+            _ = self.pool.kill(pid: pid, signal: SIGKILL)
+        }
+    }
+
     /// The pool process running `request` died.
     func lost(_ request: Request, pid: Int32, exception: TaskException) {
+        if let limit = request.hardTimeLimitExceeded {
+            let error = TaskException(type: "TimeLimitExceeded", module: "billiard.exceptions", message: PythonRepr.float(limit))
+            events.taskFailed(id: request.id, error: error)
+            if let queue = request.resultQueue {
+                publish(ResultMessage(for: request.message, state: .failure(error, traceback: nil)), to: queue)
+            }
+            if request.acksLate { ack(request) }
+            return
+        }
         if let signal = request.terminatedBy {
             logger.info("Task \(request.label) terminated by signal \(signal) (revoke with terminate)")
             registry.send(.taskRevoked, SignalPayload(sender: options.nodeName.name, pid: getpid(), taskID: request.id, taskName: request.message.taskName))
@@ -766,16 +917,17 @@ final class Consumer {
         isStopping = true
         guard let conn = connection else { return }
         flushAcks()
-        for tag in consumerTags { try? conn.basicCancel(consumerTag: tag) }
-        consumerTags = []
+        for tag in taskQueueTags.keys { try? conn.basicCancel(consumerTag: tag) }
+        taskQueueTags = [:]
         var given = 0
-        for request in ready[readyHead...] + Array(held.values) {
+        for request in ready[readyHead...] + Array(held.values) + rateHeldRequests {
             rejectRequest(request, requeue: true)
             given += 1
         }
         ready.removeAll()
         readyHead = 0
         held.removeAll()
+        rateHeld.removeAll()
         if given > 0 { logger.info("Gave back \(given) unstarted message\(given == 1 ? "" : "s") to the broker") }
     }
 

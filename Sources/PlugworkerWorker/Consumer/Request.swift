@@ -21,6 +21,9 @@ final class Request {
     var workerPID: Int32?
     /// Set when `revoke(terminate: true)` killed its process.
     var terminatedBy: Int32?
+    /// Set (to the limit in seconds) when the hard time limit killed its
+    /// process.
+    var hardTimeLimitExceeded: Double?
 
     init(message: TaskMessage, strategy: Strategy, delivery: Delivery, generation: Int) {
         self.message = message

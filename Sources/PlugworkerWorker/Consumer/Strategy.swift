@@ -10,14 +10,20 @@ final class Strategy {
     let ignoreResult: Bool
     let rejectOnWorkerLost: Bool
     let trackStarted: Bool
-    let softTimeLimit: Double?
-    let hardTimeLimit: Double?
+    /// The task's time limits in seconds (nil: none): its options, or what
+    /// the `time_limit` control command set since. A message's own
+    /// `timelimit` header takes precedence.
+    var softTimeLimit: Double?
+    var hardTimeLimit: Double?
     /// The task declares a ctx parameter (and may read the headers).
     let takesContext: Bool
     /// The task's counters and runtime histogram, when the worker serves
     /// metrics (`--metrics-port`); nil otherwise, so recording costs one
     /// nil check.
     var metrics: TaskMetrics?
+    /// The task's rate limit: its `rate_limit` option, or what the
+    /// `rate_limit` control command set since (nil: none).
+    var rateLimit: RateLimit?
 
     /// How many jobs of a short task may wait in a busy pool process's
     /// socket: enough to save most wake-ups, few enough that a task that
@@ -39,6 +45,7 @@ final class Strategy {
         softTimeLimit = o.softTimeLimit
         hardTimeLimit = o.timeLimit
         takesContext = task.signature.parameters.contains { $0.type == .ctx }
+        rateLimit = o.rateLimit
     }
 
     /// Records one run of the task.

@@ -267,7 +267,7 @@ public enum ControlDispatcher {
         }
         try target.rateLimit(task: try a.string("task_name") ?? "", rate: rate)
         let disabled = text.isEmpty || a["rate_limit"] == .int(0)  // Python: `if not rate_limit`
-        return ok(disabled ? "rate limits disabled successfully" : "new rate limit set successfully")
+        return ok(disabled ? "rate limit disabled successfully" : "new rate limit set successfully")
     }
 
     /// The repr of the exception kombu's `rate()` raises for a bad string.
