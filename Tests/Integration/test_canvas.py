@@ -76,6 +76,14 @@ def test_chain_bad_argument_propagates(sig):
         result.get(timeout=TIMEOUT)
 
 
+def test_chain_hard_time_limit_propagates(sig):
+    """A step killed by its hard time limit fails the rest of the chain."""
+    result = chain(sig("arith.sleep", 3.0, time_limit=0.5), sig("arith.add", 1, 1, immutable=True)).apply_async()
+    with pytest.raises(Exception) as excinfo:
+        result.get(timeout=TIMEOUT)
+    assert type(excinfo.value).__name__ == "TimeLimitExceeded"
+
+
 # ---- link and link_error -----------------------------------------------------------
 
 

@@ -791,6 +791,8 @@ final class Consumer {
             if let queue = request.resultQueue {
                 publish(ResultMessage(for: request.message, state: .failure(error, traceback: nil)), to: queue)
             }
+            // Celery's on_timeout marks it failed: the chain and errbacks hear of it.
+            dispatchErrbacks(of: request.message, ignoreResult: request.ignoreResult, exception: error)
             if request.acksLate { ack(request) }
             return
         }
