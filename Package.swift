@@ -10,13 +10,15 @@
 //   CZlib              zlib, for Celery's compressed bodies
 //   PlugworkerCore     the host: JSON, plugin loader, registry, libffi calls
 //   PlugworkerBroker   AMQP 0-9-1 over rabbitmq-c: URL, connection, tables
-//   PlugworkerCelery   Celery's wire protocol: task messages, results
+//   PlugworkerCelery   Celery's wire protocol: task messages, results, canvas
+//   PlugworkerClient   the producer library: send tasks, wait for results
 //   PlugworkerPool     the prefork pool: zygote, pool processes, frames
 //   PlugworkerBeat     the periodic scheduler: crontab, time zones, state
 //   PlugworkerWorker   the worker: Hub, consumer, strategies, requests
 //   plugworker         the command-line tool
 //   plugworker-bench   benchmarks (release builds, never timed tests)
 //   plugworker-fuzz    libFuzzer targets (scripts/fuzz.sh), and their replay
+//   plugworker-client-example   Examples/swift-producer (PlugworkerClient)
 import PackageDescription
 
 let package = Package(
@@ -24,6 +26,7 @@ let package = Package(
     products: [
         .executable(name: "plugworker", targets: ["plugworker"]),
         .library(name: "PlugworkerCore", targets: ["PlugworkerCore"]),
+        .library(name: "PlugworkerClient", targets: ["PlugworkerClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -71,6 +74,16 @@ let package = Package(
             dependencies: ["CZlib", "PlugworkerCore", "PlugworkerBroker"]
         ),
         .target(
+            name: "PlugworkerClient",
+            dependencies: ["PlugworkerCore", "PlugworkerBroker", "PlugworkerCelery"]
+        ),
+        .executableTarget(
+            name: "plugworker-client-example",
+            dependencies: ["PlugworkerClient"],
+            path: "Examples/swift-producer",
+            exclude: ["README.md"]
+        ),
+        .target(
             name: "PlugworkerBeat",
             dependencies: ["PlugworkerCore"]
         ),
@@ -103,6 +116,7 @@ let package = Package(
                 "PlugworkerCore",
                 "PlugworkerBroker",
                 "PlugworkerCelery",
+                "PlugworkerClient",
                 "PlugworkerPool",
                 "PlugworkerWorker",
                 "PlugworkerBeat",
@@ -140,6 +154,10 @@ let package = Package(
                            .product(name: "Metrics", package: "swift-metrics"),
                            .product(name: "Prometheus", package: "swift-prometheus")],
             exclude: ["EventVectors", "Vectors"]
+        ),
+        .testTarget(
+            name: "PlugworkerClientTests",
+            dependencies: ["PlugworkerClient"]
         ),
         .testTarget(
             name: "PlugworkerBeatTests",

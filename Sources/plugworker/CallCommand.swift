@@ -1,23 +1,20 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
-import PlugworkerBroker
-import PlugworkerCelery
-import PlugworkerCore
+import PlugworkerClient
 import PlugworkerWorker
 
 /// `plugworker call TASK [ARGS...]`: send a task as a Python client would
-/// (protocol 2, rpc:// reply queue) and print its result.
+/// (protocol 2, rpc:// reply queue) and print its result. Built on
+/// `PlugworkerClient`, the library any Swift program can use the same way.
 struct CallCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "call",
         abstract: "Send a task to the workers and print its JSON result.",
         discussion: """
             Each ARG is read as JSON if it parses (2, 2.5, true, "text", [1, 2]) and as a string
-            otherwise. Exit status: 0 with the result on stdout; 1 when the task failed (the
-            exception on stderr); 2 when no result came within --timeout; 69 when the broker
-            cannot be reached.
+            otherwise. With --link, the callback's result is printed on the next line (the callback
+            gets the task's result as its first argument). Exit status: 0 with the result on stdout;
+            1 when the task (or a callback) failed (the exception on stderr); 2 when no result came
+            within --timeout; 69 when the broker cannot be reached.
             """
     )
 
@@ -25,6 +22,21 @@ struct CallCommand: ParsableCommand {
 
     @Option(help: "Seconds to wait before the task may start (sets the eta).")
     var countdown: Double?
+
+    @Option(help: "Seconds after which the task must not run any more.")
+    var expires: Double?
+
+    @Option(help: "Message priority, 0-9.")
+    var priority: UInt8?
+
+    @Option(name: .customLong("time-limit"), help: "Hard time limit in seconds.")
+    var timeLimit: Double?
+
+    @Option(name: .customLong("soft-time-limit"), help: "Soft time limit in seconds.")
+    var softTimeLimit: Double?
+
+    @Option(help: ArgumentHelp("A callback run after success, as 'TASK [ARGS...]' (repeatable).", valueName: "task args"))
+    var link: [String] = []
 
     @Option(help: "The queue to send it to.")
     var queue: String = "celery"
@@ -37,63 +49,59 @@ struct CallCommand: ParsableCommand {
 
     func validate() throws {
         if timeout <= 0 { throw ValidationError("--timeout must be positive") }
+        for l in link where l.split(separator: " ").isEmpty { throw ValidationError("--link needs a task name") }
     }
 
     var task: String { call.task }
 
+    /// A `--link` value as a signature routed to the same queue, with a
+    /// task id fixed now so that its result can be waited for.
+    func callback(_ text: String) -> Signature {
+        let words = text.split(separator: " ").map(String.init)
+        let args = words.dropFirst().map { (try? JSON.parse(TaskArguments.jsonArgument($0))) ?? .string($0) }
+        return Signature(words[0], args: args, options: TaskOptions(taskID: UUID4.make(), queue: queue))
+    }
+
     func run() throws {
-        let urlText = broker ?? getenv("CELERY_BROKER_URL").map { String(cString: $0) } ?? "amqp://guest:guest@localhost:5672//"
-        let url = try BrokerURL(parsing: urlText)
-        let conn = AMQPConnection(url: url, heartbeat: 0, connectionName: "plugworker call")
-        let id = UUID4.make()
-        let replyQueue = UUID4.make()
+        let client: CeleryClient
         do {
-            try conn.connect(timeout: 10)
-            // The task queue as Python clients declare it; a private reply queue.
-            try conn.exchangeDeclare(name: queue, type: "direct", durable: true, autoDelete: false)
-            _ = try conn.queueDeclare(name: queue, durable: true, exclusive: false, autoDelete: false)
-            try conn.queueBind(queue: queue, exchange: queue, routingKey: queue)
-            _ = try conn.queueDeclare(name: replyQueue, durable: false, exclusive: true, autoDelete: true)
-            _ = try conn.basicConsume(queue: replyQueue, noAck: true)
-            var message = TaskMessageEncoder(taskName: task, id: id, args: Array(call.argsJSON.utf8), kwargs: Array(call.kwargs.utf8))
-            message.replyTo = replyQueue
-            message.countdown = countdown
-            message.origin = "gen\(getpid())@\(NodeName.hostname())"
-            let (properties, body) = message.encode()
-            try conn.basicPublish(exchange: "", routingKey: queue, properties: properties, body: body)
+            client = try CeleryClient(brokerURL: broker)
         } catch {
             FileHandleOutput.stderr(error.description)
             throw ExitCode(69)
         }
-        defer { conn.close() }
+        defer { client.close() }
+        let callbacks = link.map(callback)
+        let options = TaskOptions(countdown: countdown, expires: expires, priority: priority, queue: queue,
+                                  timeLimit: timeLimit, softTimeLimit: softTimeLimit, link: callbacks)
+        let args = (try? JSON.parse(call.argsJSON))?.arrayValue ?? []
+        let kwargs = (try? JSON.parse(call.kwargs))?.objectValue ?? JSONObject()
+        var results: [(String, AsyncResult)] = []
+        do {
+            results.append((task, try client.send(task, args: args, kwargs: kwargs, options: options)))
+        } catch {
+            FileHandleOutput.stderr(error.description)
+            throw ExitCode(69)
+        }
+        for c in callbacks { results.append((c.task, client.result(id: c.taskID!))) }
         let deadline = Timer.now() + timeout
-        while Timer.now() < deadline {
-            let event: BrokerEvent?
-            do {
-                event = try conn.nextEvent(timeout: min(1, deadline - Timer.now()))
+        for (name, result) in results {
+            do throws(ClientError) {
+                let value = try result.get(timeout: max(0, deadline - Timer.now()))
+                print(value.serialized)
             } catch {
-                FileHandleOutput.stderr(error.description)
-                throw ExitCode(69)
-            }
-            guard case .delivery(let d)? = event, d.properties.correlationID == id,
-                  let result = try? JSON.parse(d.body), let status = result["status"]?.stringValue else { continue }
-            switch status {
-            case "SUCCESS":
-                print((result["result"] ?? .null).serialized)
-                return
-            case "FAILURE", "REVOKED":
-                let exc = result["result"]
-                let type = exc?["exc_type"]?.stringValue ?? status
-                let module = exc?["exc_module"]?.stringValue ?? ""
-                let message = exc?["exc_message"]?.arrayValue?.compactMap { $0.stringValue ?? $0.serialized }.joined(separator: ", ")
-                    ?? exc?["exc_message"]?.serialized ?? ""
-                FileHandleOutput.stderr("\(module.isEmpty || module == "builtins" ? "" : module + ".")\(type): \(message)")
-                throw ExitCode(1)
-            default:
-                continue  // STARTED, RETRY, PROGRESS: not ready yet
+                switch error.code {
+                case .taskFailed:
+                    FileHandleOutput.stderr(error.message)
+                    throw ExitCode(1)
+                case .timeout:
+                    FileHandleOutput.stderr("TimeoutError: no result for \(name)[\(result.id)] within \(timeout)s (is a worker consuming '\(queue)'?)")
+                    throw ExitCode(2)
+                default:
+                    FileHandleOutput.stderr(error.description)
+                    throw ExitCode(69)
+                }
             }
         }
-        FileHandleOutput.stderr("TimeoutError: no result for \(task)[\(id)] within \(timeout)s (is a worker consuming '\(queue)'?)")
-        throw ExitCode(2)
     }
 }

@@ -60,6 +60,9 @@ struct WorkerCommand: ParsableCommand {
     @Option(name: .customLong("queue-argument"), help: ArgumentHelp("A declaration argument for one queue, e.g. celery:x-dead-letter-exchange=dlx (repeatable; integers are sent as integers).", valueName: "queue:key=value"))
     var queueArgument: [String] = []
 
+    @Flag(name: .customLong("task-track-started"), help: "Publish a STARTED result when a task starts, for every task (Celery's task_track_started; else per task option).")
+    var trackStarted = false
+
     @Option(name: .customLong("max-message-size"), help: "Reject message bodies larger than this many bytes.")
     var maxMessageSize: Int = 16 << 20
 
@@ -143,6 +146,7 @@ struct WorkerCommand: ParsableCommand {
         options.queueMaxPriority = queueMaxPriority
         options.queueType = queueType
         options.queueArguments = try parsedQueueArguments()
+        options.trackStarted = trackStarted
         options.maxMessageSize = maxMessageSize
         options.brokerHeartbeat = brokerHeartbeat
         options.sendTaskEvents = taskEvents

@@ -1,3 +1,4 @@
+import PlugworkerCelery
 import Testing
 @testable import PlugworkerWorker
 

@@ -75,6 +75,9 @@ final class Consumer {
     var heartbeatEntry: Timer.Entry?
     /// Acks collected during a Hub turn, sent at its end.
     var acks = AckBatcher()
+    /// Task messages (callbacks, chain steps, errbacks) that waited for
+    /// the broker; declared and sent after the reconnect.
+    var canvasOutbox: [OutgoingTask] = []
     /// Messages published while the connection was down (results only).
     var outbox: [(exchange: String, routingKey: String, properties: MessageProperties, body: [UInt8])] = []
     /// Queues declared on the current connection for tasks this worker
@@ -299,6 +302,7 @@ final class Consumer {
         heartbeatEntry?.cancel()
         heartbeatEntry = hub.timer.callRepeatedly(every: interval) { [unowned self] in _ = self.drain() }
         flushOutbox()
+        flushCanvasOutbox()
         announceReady()
     }
 
@@ -518,6 +522,8 @@ final class Consumer {
             if message.ignoreResult != true {
                 publishFailure(to: message.replyTo, taskID: message.id, correlationID: message.correlationID, exception: argumentError)
             }
+            // Python raises the TypeError inside the task: the chain and errbacks hear of it.
+            dispatchErrbacks(of: message, ignoreResult: message.ignoreResult ?? strategy.ignoreResult, exception: argumentError)
             return
         }
         let request = Request(message: message, strategy: strategy, delivery: d, generation: generation)
@@ -746,7 +752,11 @@ final class Consumer {
             request.strategy.metrics?.succeeded.increment()
             logger.info("Task \(request.label) succeeded in \(Self.seconds(runtime)): \(String(decoding: result.prefix(1024), as: UTF8.self))")
             events.taskSucceeded(id: m.id, resultJSON: result, runtime: runtime)
-            if let queue = request.resultQueue { publish(ResultMessage(for: m, state: .success(result: result)), to: queue) }
+            // Callbacks and the next chain step go out first: the result lists them.
+            let children = dispatchCallbacks(of: request, result: result)
+            if let queue = request.resultQueue {
+                publish(ResultMessage(for: m, state: .success(result: result), children: children), to: queue)
+            }
         case .failure(let exception):
             request.strategy.metrics?.failed.increment()
             logger.error("Task \(request.label) raised unexpected: \(exception)")
@@ -754,6 +764,7 @@ final class Consumer {
             if let queue = request.resultQueue {
                 publish(ResultMessage(for: m, state: .failure(exception, traceback: exception.traceback)), to: queue)
             }
+            dispatchErrbacks(of: m, ignoreResult: request.ignoreResult, exception: exception)
         case .retry(let countdown, let reason):
             retry(request, countdown: countdown, reason: reason)
         }
@@ -824,6 +835,8 @@ final class Consumer {
             if let queue = request.resultQueue {
                 publish(ResultMessage(for: request.message, state: .failure(error, traceback: nil)), to: queue)
             }
+            // Celery's on_timeout marks it failed: the chain and errbacks hear of it.
+            dispatchErrbacks(of: request.message, ignoreResult: request.ignoreResult, exception: error)
             if request.acksLate { ack(request) }
             return
         }
@@ -849,6 +862,7 @@ final class Consumer {
         if let queue = request.resultQueue {
             publish(ResultMessage(for: request.message, state: .failure(exception, traceback: nil)), to: queue)
         }
+        dispatchErrbacks(of: request.message, ignoreResult: request.ignoreResult, exception: exception)
         if request.acksLate { settleFailed(request) }
     }
 

@@ -46,7 +46,7 @@ final class Strategy {
         rejectOnWorkerLost = o.rejectOnWorkerLost ?? options.rejectOnWorkerLost
         acksOnFailureOrTimeout = o.acksOnFailureOrTimeout ?? options.acksOnFailureOrTimeout
         rateLimiter = o.rateLimit.map { RateLimiter<Request>(limit: $0, now: Timer.now()) }
-        trackStarted = o.trackStarted ?? false
+        trackStarted = o.trackStarted ?? options.trackStarted
         softTimeLimit = o.softTimeLimit
         hardTimeLimit = o.timeLimit
         takesContext = task.signature.parameters.contains { $0.type == .ctx }

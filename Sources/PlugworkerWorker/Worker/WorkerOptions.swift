@@ -15,6 +15,9 @@ public struct WorkerOptions: Sendable {
     public var prefetchMultiplier = 4
     /// `--acks-late`: acknowledge after the task instead of before.
     public var acksLate = false
+    /// `--task-track-started`: publish STARTED for every task (Celery's
+    /// `task_track_started`); a task's own `track_started` option wins.
+    public var trackStarted = false
     /// `--max-message-size`: bodies larger than this are rejected (bytes).
     public var maxMessageSize = 16 << 20
     /// AMQP heartbeat, seconds (0 disables).
