@@ -1,3 +1,5 @@
+import PlugworkerCore
+
 /// When an entry runs: every so many seconds, or on a crontab.
 public enum BeatSchedule: Sendable, Equatable, CustomStringConvertible {
     /// Every `seconds` after the last run (Celery's `schedule(run_every=…)`).

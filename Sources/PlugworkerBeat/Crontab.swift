@@ -1,3 +1,5 @@
+import PlugworkerCore
+
 /// A crontab schedule with Celery's semantics (`celery.schedules.crontab`).
 ///
 /// Five fields, each `*`, a number, a range `a-b`, a step `*/n` or `a-b/n`,

@@ -1,3 +1,5 @@
+import PlugworkerCore
+
 /// A POSIX TZ rule, as in a TZif file's footer: `EST5EDT,M3.2.0,M11.1.0`,
 /// `CET-1CEST,M3.5.0,M10.5.0/3`, `<+0330>-3:30`, `UTC0`.
 ///

@@ -1,3 +1,5 @@
+import PlugworkerCore
+
 /// Beat's scheduler: the entries in a priority queue ordered by their next
 /// due time, as Celery's `Scheduler.tick` keeps them in a heap.
 ///

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import PlugworkerCore
 
 /// A time zone's rules, read from the system's tz database (TZif files in
 /// `$TZDIR`, else `/usr/share/zoneinfo`, from Debian's `tzdata`).

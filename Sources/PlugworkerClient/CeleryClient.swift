@@ -156,9 +156,7 @@ public final class CeleryClient {
         do {
             for task in application.tasks {
                 if let queue = task.declareQueue, !declared.contains(queue) {
-                    try connection.exchangeDeclare(name: queue, type: "direct", durable: true, autoDelete: false)
-                    _ = try connection.queueDeclare(name: queue, durable: true, exclusive: false, autoDelete: false)
-                    try connection.queueBind(queue: queue, exchange: queue, routingKey: queue)
+                    try connection.declareTaskQueue(queue)
                     declared.insert(queue)
                 }
                 // A named exchange is checked first: publishing to a missing

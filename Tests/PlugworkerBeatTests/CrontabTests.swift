@@ -1,5 +1,6 @@
 import PlugworkerBeat
 import Testing
+import PlugworkerCore
 
 /// UTC seconds of a wall time in `zone`.
 func at(_ y: Int, _ mo: Int, _ d: Int, _ h: Int = 0, _ mi: Int = 0, _ s: Int = 0, in zone: ZoneInfo = .utc) -> Double {

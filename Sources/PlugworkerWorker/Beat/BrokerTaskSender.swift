@@ -28,9 +28,7 @@ public final class BrokerTaskSender {
         do {
             let conn = try connected()
             if !declared.contains(queue) {
-                try conn.exchangeDeclare(name: queue, type: "direct", durable: true, autoDelete: false)
-                _ = try conn.queueDeclare(name: queue, durable: true, exclusive: false, autoDelete: false)
-                try conn.queueBind(queue: queue, exchange: queue, routingKey: queue)
+                try conn.declareTaskQueue(queue)
                 declared.insert(queue)
             }
             let (properties, body) = message.encode()

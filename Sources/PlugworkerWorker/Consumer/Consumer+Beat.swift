@@ -9,9 +9,7 @@ extension Consumer {
         guard let conn = connection else { return false }
         do {
             if !declaredForSending.contains(queue) {
-                try conn.exchangeDeclare(name: queue, type: "direct", durable: true, autoDelete: false)
-                _ = try conn.queueDeclare(name: queue, durable: true, exclusive: false, autoDelete: false)
-                try conn.queueBind(queue: queue, exchange: queue, routingKey: queue)
+                try conn.declareTaskQueue(queue)
                 declaredForSending.insert(queue)
             }
             let (properties, body) = message.encode()

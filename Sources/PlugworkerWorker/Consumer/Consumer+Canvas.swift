@@ -56,9 +56,7 @@ extension Consumer {
         }
         do {
             if let queue = task.declareQueue, !declaredForSending.contains(queue) {
-                try conn.exchangeDeclare(name: queue, type: "direct", durable: true, autoDelete: false)
-                _ = try conn.queueDeclare(name: queue, durable: true, exclusive: false, autoDelete: false)
-                try conn.queueBind(queue: queue, exchange: queue, routingKey: queue)
+                try conn.declareTaskQueue(queue)
                 declaredForSending.insert(queue)
             }
             // A named exchange is checked (passively) once per connection:

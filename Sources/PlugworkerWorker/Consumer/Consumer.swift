@@ -379,9 +379,7 @@ final class Consumer {
         addConnectedHook { [unowned self, weak step] conn throws(BrokerError) in
             guard let step, step.state == .started else { return }
             for queue in queues {
-                try conn.exchangeDeclare(name: queue, type: "direct", durable: true, autoDelete: false)
-                _ = try conn.queueDeclare(name: queue, durable: true, exclusive: false, autoDelete: false)
-                try conn.queueBind(queue: queue, exchange: queue, routingKey: queue)
+                try conn.declareTaskQueue(queue)
                 let tag = try conn.basicConsume(queue: queue, noAck: false)
                 self.stepConsumers[tag] = (step, queue)
             }
