@@ -184,15 +184,28 @@ def test_autoscale_ttin_ttou_move_the_limits(start, client):
 
 
 def test_worker_time_limits(start, client):
+    """Worker-wide limits for tasks with none of their own: the soft one
+    first (arith.sleep is interrupted and fails with SoftTimeLimitExceeded,
+    as a Python task would), the hard one when the message's own soft limit
+    is longer (the process is killed: TimeLimitExceeded); the message's
+    limits win over the worker's, and the worker goes on."""
     proc, queue = start("--time-limit", "1", "--soft-time-limit", "0.5")
     assert stats(client, proc.node)["pool"]["timeouts"] == [0.5, 1]
+    conf = client.control.inspect(destination=[proc.node], timeout=2).conf()[proc.node]
+    assert conf["task_time_limit"] == 1 and conf["task_soft_time_limit"] == 0.5
+
     began = time.monotonic()
-    r = client.send_task("arith.sleep", args=[2], queue=queue)
     with pytest.raises(Exception) as info:
-        r.get(timeout=TIMEOUT)
+        run(client, queue, "arith.sleep", 2)
+    assert type(info.value).__name__ == "SoftTimeLimitExceeded", repr(info.value)
+    assert 0.4 < time.monotonic() - began < 1.5
+
+    began = time.monotonic()
+    with pytest.raises(Exception) as info:
+        run(client, queue, "arith.sleep", 2, soft_time_limit=5)
     assert type(info.value).__name__ == "TimeLimitExceeded", repr(info.value)
     assert time.monotonic() - began < 1.9, "the hard limit did not stop the task"
-    assert re.search(r"Hard time limit \(1s\) exceeded for arith\.sleep", proc.log_text())
-    # The worker goes on, and the message's own limit wins over the worker's.
+    assert re.search(r"Hard time limit \(1(\.0)?s\) exceeded for arith\.sleep", proc.log_text())
+
     assert run(client, queue, "arith.add", 2, 3) == 5
-    assert run(client, queue, "arith.sleep", 1.3, time_limit=5) is None
+    assert run(client, queue, "arith.sleep", 1.2, time_limit=5, soft_time_limit=4) is None
