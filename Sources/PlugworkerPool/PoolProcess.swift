@@ -199,10 +199,9 @@ public final class PoolProcess {
             return
         }
         guard used > limit else { return }
-        let reason = "child process exiting after exceeding memory limit (\(used)KiB / \(limit)KiB)"
-        logger.warning("\(reason)")
+        logger.warning("child process exiting after exceeding memory limit (\(used)KiB / \(limit)KiB)")
         recycleAsked = true
-        _ = write(.recycle(reason: reason))
+        _ = write(.recycle(reason: "is over --max-memory-per-child (\(used)KiB / \(limit)KiB)"))
     }
 
     /// Resident memory now, in KiB (`/proc/self/statm`, second field, in
