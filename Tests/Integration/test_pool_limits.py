@@ -180,6 +180,17 @@ def test_autoscale_ttin_ttou_move_the_limits(start, client):
     assert run(client, queue, "arith.add", 2, 3) == 5
 
 
+def test_pool_grow_and_shrink_move_the_prefetch(start, client):
+    """Without --autoscale, as Celery: the prefetch count follows the pool."""
+    proc, queue = start("--prefetch-multiplier", "2")
+    assert stats(client, proc.node)["prefetch_count"] == 2
+    assert client.control.pool_grow(2, destination=[proc.node], reply=True, timeout=2) == [{proc.node: {"ok": "pool will grow"}}]
+    wait_for(lambda: stats(client, proc.node)["prefetch_count"] == 6, 3, "pool_grow did not raise the prefetch")
+    os.kill(proc.proc.pid, signal.SIGTTOU)
+    wait_for(lambda: stats(client, proc.node)["prefetch_count"] == 4, 3, "TTOU did not lower the prefetch")
+    assert run(client, queue, "arith.add", 2, 3) == 5
+
+
 # ---- --time-limit / --soft-time-limit ------------------------------------------------
 
 

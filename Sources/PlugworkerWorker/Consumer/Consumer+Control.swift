@@ -157,15 +157,18 @@ extension Consumer: ControlTarget {
         return terminated
     }
 
-    /// As Celery 5: refused while autoscaling (change the range instead).
+    /// As Celery 5: refused while autoscaling (change the range instead);
+    /// the prefetch count follows the new size.
     func poolGrow(_ n: Int) throws(ControlError) {
         if autoscaler != nil { throw .growWithAutoscale }
         pool.grow(n)
+        setPrefetchConcurrency(pool.concurrency)
     }
 
     func poolShrink(_ n: Int) throws(ControlError) {
         if autoscaler != nil { throw .shrinkWithAutoscale }
         pool.shrink(n)
+        setPrefetchConcurrency(pool.concurrency)
     }
 
     func autoscale(max: Int?, min: Int?) throws(ControlError) -> (max: Int, min: Int) {

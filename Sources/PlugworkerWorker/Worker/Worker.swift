@@ -303,10 +303,10 @@ public final class Worker {
             coldShutdown()
         case SIGTTIN:
             logger.info("pool: growing by 1 (SIGTTIN)")
-            if let autoscaler { autoscaler.forceGrow(1) } else { pool.grow(1) }
+            if let autoscaler { autoscaler.forceGrow(1) } else { pool.grow(1); consumer?.setPrefetchConcurrency(pool.concurrency) }
         case SIGTTOU:
             logger.info("pool: shrinking by 1 (SIGTTOU)")
-            if let autoscaler { autoscaler.forceShrink(1) } else { pool.shrink(1) }
+            if let autoscaler { autoscaler.forceShrink(1) } else { pool.shrink(1); consumer?.setPrefetchConcurrency(pool.concurrency) }
         case SIGHUP:
             let retired = pool.recycle()
             logger.info("pool: reloading (SIGHUP): \(retired) process(es) finish their tasks, new ones start")
