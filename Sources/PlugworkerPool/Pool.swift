@@ -59,6 +59,8 @@ public final class Pool {
         var faulted = false
         var lastUsed: UInt64 = 0
         var completed = 0
+        /// Jobs ever sent to it (for `maxTasksPerChild`).
+        var assigned = 0
 
         init(pid: Int32, index: Int, number: Int, fd: Int32) {
             self.pid = pid
@@ -93,6 +95,10 @@ public final class Pool {
     public private(set) var healthy = true
     /// Why the pool is not healthy.
     public private(set) var haltReason: String?
+    /// `--max-tasks-per-child`: a process that has been sent this many jobs
+    /// takes no more, and is replaced once it has finished them (nil: no
+    /// limit). Celery's `worker_max_tasks_per_child`.
+    public var maxTasksPerChild: Int?
 
     var members: [Int32: Member] = [:]
     var byFd: [Int32: Member] = [:]
@@ -151,7 +157,10 @@ public final class Pool {
     /// True after `shutdown` once every process has exited.
     public var isStopped: Bool { stopping != nil && members.isEmpty && pending.isEmpty }
 
-    func isIdle(_ m: Member) -> Bool { m.ready && m.job == nil && !m.retiring && m.fd >= 0 }
+    func isIdle(_ m: Member) -> Bool { m.ready && m.job == nil && !m.retiring && m.fd >= 0 && hasQuota(m) }
+
+    /// It may be sent one more job under `maxTasksPerChild`.
+    func hasQuota(_ m: Member) -> Bool { maxTasksPerChild.map { m.assigned < $0 } ?? true }
 
     /// Processes that count towards `concurrency`: alive and not leaving, or
     /// requested.
@@ -344,6 +353,11 @@ public final class Pool {
             m.jobs.removeFirst()
             m.completed += 1
             events.append(.completed(seq: seq, outcome: outcome, runtime: runtime, pid: m.pid))
+            if let limit = maxTasksPerChild, m.completed >= limit, m.jobs.isEmpty, !m.retiring {
+                renew(m, because: "has run \(m.completed) task\(m.completed == 1 ? "" : "s") (--max-tasks-per-child \(limit))")
+            }
+        case .recycle(let reason):
+            if !m.retiring { renew(m, because: reason) }
         case .progress(let seq, let current, let total):
             guard m.job?.seq == seq else { return }
             events.append(.progress(seq: seq, current: current, total: total, pid: m.pid))
@@ -454,6 +468,16 @@ public final class Pool {
         Glibc.kill(m.pid, SIGKILL)
     }
 
+    /// Retires a process that reached a limit (`maxTasksPerChild`, or its
+    /// own `--max-memory-per-child` check) and asks for a new one at once,
+    /// forked fresh from the zygote. Jobs already sent to it still run
+    /// there; it then reads end of file and exits.
+    func renew(_ m: Member, because reason: String) {
+        logger.info("\(m.name) (pid \(m.pid)) \(reason): replacing it with a new process")
+        retire(m)
+        fillSlots()
+    }
+
     /// Asks a process to leave: it finishes its job, reads end of file and
     /// exits.
     func retire(_ m: Member) {
@@ -485,6 +509,7 @@ public final class Pool {
                 ?? (pipelineDepth > 1 ? queueable(depth: pipelineDepth) : nil) else { return nil }
         useCounter += 1
         m.lastUsed = useCounter
+        m.assigned += 1
         m.jobs.append(job)
         PoolFrame.task(job).encode(into: &m.outbox)
         if !flushDeferred { flush(m) }
@@ -516,7 +541,7 @@ public final class Pool {
     /// The busy process with the fewest jobs, if it has fewer than `depth`.
     func queueable(depth: Int) -> Member? {
         members.values
-            .filter { $0.ready && !$0.retiring && $0.fd >= 0 && $0.jobs.count < depth }
+            .filter { $0.ready && !$0.retiring && $0.fd >= 0 && $0.jobs.count < depth && hasQuota($0) }
             .min { ($0.jobs.count, $0.lastUsed) < ($1.jobs.count, $1.lastUsed) }
     }
 

@@ -5,7 +5,7 @@ import PlugworkerCore
 /// Wire format (all integers little-endian):
 ///
 ///     u32  length       bytes that follow (kind + body), 1 ... maxLength
-///     u8   kind         1 task, 2 result, 3 ready, 4 progress
+///     u8   kind         1 task, 2 result, 3 ready, 4 progress, 5 recycle
 ///     ...  body         the kind's fields, in order, nothing after them
 ///
 /// Field encodings: `u64`/`i64`/`u32`/`i32` fixed width; `f64` the IEEE bit
@@ -21,9 +21,11 @@ import PlugworkerCore
 ///                   2 retry    f64 countdown, str? reason
 ///     ready (3)     i32 pid
 ///     progress (4)  u64 seq, f64 current, f64 total
+///     recycle (5)   str reason
 ///
 /// Master to process: `task`. Process to master: `ready` once after its
-/// init, then `result` (and any `progress`) per task. Both ends are the same
+/// init, then `result` (and any `progress`) per task, and `recycle` after a
+/// result when it wants to be replaced (`--max-memory-per-child`). Both ends are the same
 /// binary (the process is forked from it), so the format has no version; a
 /// new kind gets a new number and an old one never changes meaning.
 public enum PoolFrame: Sendable, Equatable {
@@ -37,6 +39,11 @@ public enum PoolFrame: Sendable, Equatable {
     case ready(pid: Int32)
     /// The task `seq` reported progress through its context (process → master).
     case progress(seq: UInt64, current: Double, total: Double)
+    /// The process wants to be replaced (it exceeded
+    /// `--max-memory-per-child`); `reason` is for the master's log. It goes
+    /// on running what it is sent until the master retires it
+    /// (process → master).
+    case recycle(reason: String)
 
     /// The largest `length` accepted: RabbitMQ's default `max_message_size`
     /// (128 MiB), so that any message the broker delivers fits in a frame.
@@ -46,7 +53,7 @@ public enum PoolFrame: Sendable, Equatable {
     public static let headerSize = 4
 
     enum Kind: UInt8 {
-        case task = 1, result = 2, ready = 3, progress = 4
+        case task = 1, result = 2, ready = 3, progress = 4, recycle = 5
     }
 
     var kind: Kind {
@@ -55,6 +62,7 @@ public enum PoolFrame: Sendable, Equatable {
         case .result: return .result
         case .ready: return .ready
         case .progress: return .progress
+        case .recycle: return .recycle
         }
     }
 
@@ -104,6 +112,8 @@ public enum PoolFrame: Sendable, Equatable {
             w.u64(seq)
             w.f64(current)
             w.f64(total)
+        case .recycle(let reason):
+            w.string(reason)
         }
         let length = UInt32(w.bytes.count - Self.headerSize)
         withUnsafeBytes(of: length.littleEndian) { p in
@@ -118,7 +128,7 @@ public enum PoolFrame: Sendable, Equatable {
     ///   past the body, bytes left over, or a bad value.
     public static func decode(kind: UInt8, body: UnsafeRawBufferPointer) throws(PoolFrameError) -> PoolFrame {
         guard let k = Kind(rawValue: kind) else {
-            throw PoolFrameError(.unknownKind, "kind byte \(kind) is not a known frame (1 task, 2 result, 3 ready, 4 progress)")
+            throw PoolFrameError(.unknownKind, "kind byte \(kind) is not a known frame (1 task, 2 result, 3 ready, 4 progress, 5 recycle)")
         }
         var r = ByteReader(body, frame: "\(k)")
         let frame: PoolFrame
@@ -160,6 +170,8 @@ public enum PoolFrame: Sendable, Equatable {
             frame = .ready(pid: try r.i32("pid"))
         case .progress:
             frame = .progress(seq: try r.u64("seq"), current: try r.f64("current"), total: try r.f64("total"))
+        case .recycle:
+            frame = .recycle(reason: try r.string("reason"))
         }
         try r.expectEnd()
         return frame

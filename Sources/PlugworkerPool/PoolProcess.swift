@@ -22,7 +22,10 @@ import PlugworkerCore
 ///  4. name itself `ForkPoolWorker-<number>` in log lines;
 ///  5. `setup()`: load the plugins, here, after the fork;
 ///  6. send `worker_process_init`, write `.ready(pid)`;
-///  7. loop: read a `.task` frame, call the task, write `.result`;
+///  7. loop: read a `.task` frame, call the task, write `.result`; with
+///     `maxMemoryPerChild`, then check its resident memory and, once over
+///     it, write `.recycle` (the master retires it and starts a new one;
+///     what is already queued to it still runs here);
 ///  8. at end of file on the socket (the master closed it: shutdown or
 ///     retirement), send `worker_process_shutdown` and `_exit(0)`.
 /// It never returns, never touches the broker, and leaves with `_exit`, so
@@ -40,11 +43,17 @@ public final class PoolProcess {
         /// The node name for `worker_process_init`/`worker_process_shutdown`
         /// senders; jobs carry their own.
         public var hostname: String?
+        /// `--max-memory-per-child`, in KiB of resident memory (Celery's
+        /// `worker_max_memory_per_child`): checked after each task; nil for
+        /// no limit.
+        public var maxMemoryPerChild: Int?
 
-        public init(registry: Registry, logger: Logger = Logger(label: "plugworker.pool"), hostname: String? = nil) {
+        public init(registry: Registry, logger: Logger = Logger(label: "plugworker.pool"), hostname: String? = nil,
+                    maxMemoryPerChild: Int? = nil) {
             self.registry = registry
             self.logger = logger
             self.hostname = hostname
+            self.maxMemoryPerChild = maxMemoryPerChild
         }
     }
 
@@ -94,6 +103,9 @@ public final class PoolProcess {
                     fflush(nil) // what the task printed, before the master hears it is done
                     guard write(.result(seq: job.seq, outcome: outcome, runtime: runtimeSeconds)) else {
                         exitAfterShutdown(runtime, hostname: hostname)
+                    }
+                    if let limit = runtime.maxMemoryPerChild, !recycleAsked {
+                        checkMemory(limit: limit, runtime.logger)
                     }
                 }
             } catch {
@@ -174,6 +186,36 @@ public final class PoolProcess {
         send(signal, final(state: nil))
         send(.taskPostrun, final(state: state))
         return (outcome, elapsed)
+    }
+
+    /// Asked the master for a replacement already.
+    var recycleAsked = false
+
+    /// billiard's check after each task: over `limit` KiB of resident
+    /// memory, log as billiard does and ask the master to be replaced.
+    func checkMemory(limit: Int, _ logger: Logger) {
+        guard let used = Self.residentKiB() else {
+            logger.error("worker unable to determine memory usage")
+            return
+        }
+        guard used > limit else { return }
+        logger.warning("child process exiting after exceeding memory limit (\(used)KiB / \(limit)KiB)")
+        recycleAsked = true
+        _ = write(.recycle(reason: "is over --max-memory-per-child (\(used)KiB / \(limit)KiB)"))
+    }
+
+    /// Resident memory now, in KiB (`/proc/self/statm`, second field, in
+    /// pages); nil if it cannot be read.
+    static func residentKiB() -> Int? {
+        let fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 128)
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard n > 0 else { return nil }
+        let fields = buffer[0..<n].split(separator: UInt8(ascii: " "))
+        guard fields.count >= 2, let pages = Int(String(decoding: fields[1], as: UTF8.self)) else { return nil }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE))) / 1024
     }
 
     /// Writes a frame to the master; false if it has gone.

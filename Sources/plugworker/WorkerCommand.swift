@@ -30,6 +30,24 @@ struct WorkerCommand: ParsableCommand {
     @Option(name: [.customShort("c"), .long], help: "Number of pool processes (default: the number of CPUs).")
     var concurrency: Int?
 
+    @Option(name: .customLong("autoscale"), help: ArgumentHelp("Autoscale the pool between max and min processes (min default 0): it starts with min, grows while tasks wait, shrinks after --autoscale-keepalive seconds without work; -c is then ignored.", valueName: "max,min"))
+    var autoscale: String?
+
+    @Option(name: .customLong("autoscale-keepalive"), help: ArgumentHelp("Seconds without work before the autoscaler shrinks the pool (Celery's AUTOSCALE_KEEPALIVE).", valueName: "seconds"))
+    var autoscaleKeepalive: Double = 30
+
+    @Option(name: .customLong("max-tasks-per-child"), help: ArgumentHelp("Replace a pool process after it has run this many tasks.", valueName: "n"))
+    var maxTasksPerChild: Int?
+
+    @Option(name: .customLong("max-memory-per-child"), help: ArgumentHelp("Replace a pool process whose resident memory exceeds this many KiB after a task.", valueName: "KiB"))
+    var maxMemoryPerChild: Int?
+
+    @Option(name: .customLong("time-limit"), help: ArgumentHelp("Hard time limit in seconds for tasks whose message and options give none: the pool process is killed and the task fails with TimeLimitExceeded.", valueName: "seconds"))
+    var timeLimit: Double?
+
+    @Option(name: .customLong("soft-time-limit"), help: ArgumentHelp("Soft time limit in seconds for tasks whose message and options give none: the task sees it through its context.", valueName: "seconds"))
+    var softTimeLimit: Double?
+
     @Option(name: [.customShort("Q"), .long], help: "Comma-separated queues to consume.")
     var queues: String = "celery"
 
@@ -103,6 +121,13 @@ struct WorkerCommand: ParsableCommand {
 
     func validate() throws {
         if let c = concurrency, c < 1 || c > 512 { throw ValidationError("-c must be between 1 and 512") }
+        _ = try autoscaleLimits()
+        if !(autoscaleKeepalive > 0) { throw ValidationError("--autoscale-keepalive must be more than 0 seconds") }
+        if let n = maxTasksPerChild, n < 1 { throw ValidationError("--max-tasks-per-child must be 1 or more") }
+        if let n = maxMemoryPerChild, n < 1 { throw ValidationError("--max-memory-per-child must be 1 KiB or more") }
+        for (flag, value) in [("--time-limit", timeLimit), ("--soft-time-limit", softTimeLimit)] {
+            if let v = value, !(v.isFinite && v >= 0) { throw ValidationError("\(flag) must be 0 (none) or more seconds") }
+        }
         if prefetchMultiplier < 0 { throw ValidationError("--prefetch-multiplier must be 0 or more") }
         if queueList.isEmpty { throw ValidationError("-Q needs at least one queue name") }
         if etaLimit < 0 { throw ValidationError("--eta-limit must be 0 or more") }
@@ -127,6 +152,21 @@ struct WorkerCommand: ParsableCommand {
         return out
     }
 
+    /// `--autoscale max,min` (or `max`, min 0) as Celery reads it: the larger
+    /// number is the maximum, whatever the order.
+    func autoscaleLimits() throws -> (max: Int, min: Int)? {
+        guard let autoscale else { return nil }
+        let parts = autoscale.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: " ") }
+        guard (1...2).contains(parts.count) else { throw ValidationError("--autoscale \(autoscale): expected max,min") }
+        let numbers = parts.compactMap { Int($0) }
+        guard numbers.count == parts.count, numbers.allSatisfy({ (0...512).contains($0) }) else {
+            throw ValidationError("--autoscale \(autoscale): expected max,min, numbers from 0 to 512")
+        }
+        let (a, b) = (numbers[0], numbers.count == 2 ? numbers[1] : 0)
+        guard Swift.max(a, b) >= 1 else { throw ValidationError("--autoscale \(autoscale): the maximum must be 1 or more") }
+        return (Swift.max(a, b), Swift.min(a, b))
+    }
+
     var queueList: [String] {
         queues.split(separator: ",").map { $0.trimmingCharacters(in: " ") }.filter { !$0.isEmpty }
     }
@@ -137,6 +177,15 @@ struct WorkerCommand: ParsableCommand {
         options.brokerURL = broker ?? getenv("CELERY_BROKER_URL").map { String(cString: $0) } ?? options.brokerURL
         options.nodeName = NodeName(hostname)
         options.concurrency = concurrency ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        if let limits = try autoscaleLimits() {
+            options.autoscale = limits
+            options.concurrency = limits.min  // as Celery: the pool starts with min
+        }
+        options.autoscaleKeepalive = autoscaleKeepalive
+        options.maxTasksPerChild = maxTasksPerChild
+        options.maxMemoryPerChild = maxMemoryPerChild
+        options.hardTimeLimit = timeLimit.flatMap { $0 > 0 ? $0 : nil }
+        options.softTimeLimit = softTimeLimit.flatMap { $0 > 0 ? $0 : nil }
         options.queues = queueList
         options.prefetchMultiplier = prefetchMultiplier
         options.acksLate = acksLate
@@ -172,7 +221,8 @@ struct WorkerCommand: ParsableCommand {
         let zygote = try Zygote.start(loading: { files in
             let registry = Registry()
             _ = pluginOptions.loadAll(into: pluginOptions.makeLoader(registry: registry), files: files)
-            return PoolProcess.Runtime(registry: registry, hostname: options.nodeName.name)
+            return PoolProcess.Runtime(registry: registry, hostname: options.nodeName.name,
+                                       maxMemoryPerChild: options.maxMemoryPerChild)
         })
         let registry = Registry()
         let loader = plugins.makeLoader(registry: registry)

@@ -23,6 +23,8 @@ import Testing
         .ready(pid: 4242),
         .ready(pid: -1),
         .progress(seq: 9, current: 50, total: 100),
+        .recycle(reason: "child process exiting after exceeding memory limit (204800KiB / 102400KiB)"),
+        .recycle(reason: ""),
     ]
 
     @Test("every kind round-trips", arguments: frames)

@@ -603,12 +603,12 @@ struct ControlCommandTests {
 
         target.statsValue.rusage = nil
         target.statsValue.maxTasksPerChild = 100
-        target.statsValue.autoscaler = (max: 4, min: 1, qty: 2)
+        target.statsValue.autoscaler = (max: 4, min: 1, current: 3, qty: 2)
         target.statsValue.softTimeLimit = 1.5
         let other = try #require(ControlDispatcher.handle(call("stats"), target: target))
         #expect(other["rusage"] == "N/A")
         #expect(other["pool"]?["max-tasks-per-child"] == 100 && other["pool"]?["timeouts"] == [1.5, 0])
-        #expect(other["autoscaler"] == ["max": 4, "min": 1, "qty": 2])
+        #expect(other["autoscaler"] == ["max": 4, "min": 1, "current": 3, "qty": 2])
         #expect(other["pool"]?["implementation"] != nil)
         let live = try #require(ResourceUsage.current())
         #expect(live.maxrss > 0 && live.json.objectValue?.count == 16)

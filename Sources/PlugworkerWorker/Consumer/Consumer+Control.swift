@@ -86,9 +86,11 @@ extension Consumer: ControlTarget {
     func stats() -> WorkerStats {
         WorkerStats(totals: totals.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, pid: Int(getpid()),
                     uptime: Timer.now() - startedAt, maxConcurrency: pool.concurrency,
-                    processes: pool.processes.map { Int($0.pid) }, broker: url,
-                    brokerHeartbeat: Double(connection?.negotiatedHeartbeat ?? options.brokerHeartbeat),
-                    prefetchCount: Int(prefetchCount))
+                    processes: pool.processes.filter { !$0.retiring }.map { Int($0.pid) },
+                    maxTasksPerChild: options.maxTasksPerChild,
+                    softTimeLimit: options.softTimeLimit ?? 0, hardTimeLimit: options.hardTimeLimit ?? 0,
+                    broker: url, brokerHeartbeat: Double(connection?.negotiatedHeartbeat ?? options.brokerHeartbeat),
+                    prefetchCount: Int(prefetchCount), autoscaler: autoscaler?.info)
     }
 
     func activeQueues() -> [QueueDescription] { taskQueues }
@@ -109,6 +111,10 @@ extension Consumer: ControlTarget {
         o["task_default_queue_type"] = .string(options.queueType ?? "classic")
         o["worker_detect_quorum_queues"] = .bool(true)
         o["accept_content"] = .array([.string("json")])
+        o["worker_max_tasks_per_child"] = options.maxTasksPerChild.map { .int(Int64($0)) } ?? .null
+        o["worker_max_memory_per_child"] = options.maxMemoryPerChild.map { .int(Int64($0)) } ?? .null
+        o["task_time_limit"] = options.hardTimeLimit.map { .double($0) } ?? .null
+        o["task_soft_time_limit"] = options.softTimeLimit.map { .double($0) } ?? .null
         return o
     }
 
@@ -151,12 +157,23 @@ extension Consumer: ControlTarget {
         return terminated
     }
 
-    func poolGrow(_ n: Int) throws(ControlError) { pool.grow(n) }
+    /// As Celery 5: refused while autoscaling (change the range instead);
+    /// the prefetch count follows the new size.
+    func poolGrow(_ n: Int) throws(ControlError) {
+        if autoscaler != nil { throw .growWithAutoscale }
+        pool.grow(n)
+        setPrefetchConcurrency(pool.concurrency)
+    }
 
-    func poolShrink(_ n: Int) throws(ControlError) { pool.shrink(n) }
+    func poolShrink(_ n: Int) throws(ControlError) {
+        if autoscaler != nil { throw .shrinkWithAutoscale }
+        pool.shrink(n)
+        setPrefetchConcurrency(pool.concurrency)
+    }
 
     func autoscale(max: Int?, min: Int?) throws(ControlError) -> (max: Int, min: Int) {
-        throw .autoscaleNotEnabled
+        guard let autoscaler else { throw .autoscaleNotEnabled }
+        return autoscaler.update(max: max, min: min)
     }
 
     /// Celery's defaults: a durable direct exchange named after the queue

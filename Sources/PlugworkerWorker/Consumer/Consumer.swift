@@ -102,6 +102,8 @@ final class Consumer {
     var rateLimited: [Strategy] { strategies.values.filter { $0.rateLimiter != nil } }
     /// Running in the pool, by job number.
     var running: [UInt64: Request] = [:]
+    /// With `--autoscale`: told when tasks are left waiting for a process.
+    var autoscaler: PoolAutoscaler?
     var nextSeq: UInt64 = 1
 
     /// Called once, the first time the consumer is consuming.
@@ -673,6 +675,7 @@ final class Consumer {
             readyHead += 1
             start(request)
         }
+        if readyHead < ready.count, !isStopping, let autoscaler { autoscaler.maybeScale() }
         if readyHead > 1024 && readyHead * 2 > ready.count {
             ready.removeFirst(readyHead)
             readyHead = 0
@@ -694,10 +697,12 @@ final class Consumer {
         // Only a task that declares ctx can read the headers (ctx_headers_json).
         var headersJSON = "{}"
         if request.strategy.takesContext && !m.headers.members.isEmpty { headersJSON = JSON.object(m.headers).serialized }
-        let hardTimeLimit = m.timeLimit.hard ?? request.strategy.hardTimeLimit ?? 0
+        // The message's timelimit, else the task's (options or control
+        // time_limit), else the worker's (--time-limit / --soft-time-limit).
+        let hardTimeLimit = m.timeLimit.hard ?? request.strategy.hardTimeLimit ?? options.hardTimeLimit ?? 0
         let job = PoolJob(seq: seq, taskID: m.id, taskName: m.taskName, retries: Int64(m.retries), headersJSON: headersJSON,
                           args: Array(m.argsJSON), kwargs: Array(m.kwargsJSON),
-                          softTimeLimit: m.timeLimit.soft ?? request.strategy.softTimeLimit ?? 0,
+                          softTimeLimit: m.timeLimit.soft ?? request.strategy.softTimeLimit ?? options.softTimeLimit ?? 0,
                           hardTimeLimit: hardTimeLimit, hostname: options.nodeName.name)
         guard let pid = pool.dispatch(job, pipelineDepth: request.strategy.pipelineDepth) else {
             readyHead -= 1  // put it back at the head

@@ -20,8 +20,9 @@
 /// whether a `basic.qos` is due, so a burst of a thousand ETA messages costs
 /// one round trip, not a thousand (Celery's `qos.increment_eventually`).
 struct PrefetchWindow: Equatable {
-    /// concurrency × prefetch multiplier; 0 = no limit.
-    let base: UInt16
+    /// concurrency × prefetch multiplier; 0 = no limit. Changed by the
+    /// `autoscale` control command (the new maximum × multiplier).
+    var base: UInt16
     /// `--eta-limit`.
     let holdLimit: Int
     /// Messages held for an ETA or a rate-limit token.

@@ -14,7 +14,7 @@ import PlugworkerCore
 ///                 "heartbeat", "failover_strategy", "alternates",
 ///                 "credential_provider"},
 ///      "prefetch_count": 9, "rusage": {…} | "N/A",
-///      "autoscaler": {"max", "min", "qty"}   (only when autoscaling)}
+///      "autoscaler": {"max", "min", "current", "qty"}   (only when autoscaling)}
 ///
 /// Flower's worker page needs `total` and `broker` as objects.
 public struct WorkerStats: Sendable {
@@ -47,15 +47,16 @@ public struct WorkerStats: Sendable {
     public var prefetchCount: Int
     /// nil shows as `"N/A"`.
     public var rusage: ResourceUsage?
-    /// Present only when autoscaling: limits and the current pool size.
-    public var autoscaler: (max: Int, min: Int, qty: Int)?
+    /// Present only when autoscaling: the limits, the pool size now, and
+    /// the tasks reserved (Celery's `Autoscaler.info()`).
+    public var autoscaler: (max: Int, min: Int, current: Int, qty: Int)?
 
     public init(totals: [(name: String, count: Int)] = [], pid: Int, uptime: Double,
                 poolImplementation: String = "prefork", maxConcurrency: Int, processes: [Int],
                 maxTasksPerChild: Int? = nil, softTimeLimit: Double = 0, hardTimeLimit: Double = 0,
                 broker: BrokerURL, brokerHeartbeat: Double, loginMethod: String = "PLAIN", connectTimeout: Double = 4,
                 prefetchCount: Int, rusage: ResourceUsage? = ResourceUsage.current(),
-                autoscaler: (max: Int, min: Int, qty: Int)? = nil) {
+                autoscaler: (max: Int, min: Int, current: Int, qty: Int)? = nil) {
         self.totals = totals
         self.pid = pid
         self.uptime = uptime
@@ -98,6 +99,7 @@ public struct WorkerStats: Sendable {
             o["autoscaler"] = .object(JSONObject([
                 .init("max", .int(Int64(autoscaler.max))),
                 .init("min", .int(Int64(autoscaler.min))),
+                .init("current", .int(Int64(autoscaler.current))),
                 .init("qty", .int(Int64(autoscaler.qty))),
             ]))
         }

@@ -14,8 +14,10 @@ struct Banner {
         lines.append("[config]")
         lines.append(".> transport:   \(brokerURL)")
         lines.append(".> results:     rpc://")
-        lines.append(".> concurrency: \(options.concurrency) (prefork)")
-        lines.append(".> prefetch:    \(options.prefetchCount) (\(options.concurrency) × \(options.prefetchMultiplier))")
+        // Celery's: "{min=1, max=4}" with --autoscale.
+        let concurrency = options.autoscale.map { "{min=\($0.min), max=\($0.max)}" } ?? "\(options.concurrency)"
+        lines.append(".> concurrency: \(concurrency) (prefork)")
+        lines.append(".> prefetch:    \(options.prefetchCount) (\(options.maxConcurrency) × \(options.prefetchMultiplier))")
         lines.append(".> acks:        \(options.acksLate ? "late" : "early (per-task acks_late honoured)")")
         lines.append("")
         lines.append("[queues]")

@@ -16,8 +16,9 @@ import PlugworkerPool
 /// signalfd): TERM warm shutdown (stop consuming, give back unstarted
 /// messages, let running tasks finish, then exit), INT warm then cold on a
 /// second INT, QUIT cold (kill the pool; the broker requeues what was not
-/// acknowledged), TTIN/TTOU grow/shrink the pool, HUP reloads the pool
-/// (`Pool.recycle`: new processes, old ones finish their tasks and exit).
+/// acknowledged), TTIN/TTOU grow/shrink the pool (with `--autoscale`,
+/// moving its limits if needed), HUP reloads the pool (`Pool.recycle`: new
+/// processes, old ones finish their tasks and exit).
 public final class Worker {
     /// Exit statuses of `run()`.
     public enum ExitStatus {
@@ -42,6 +43,8 @@ public final class Worker {
     var hub: Hub!
     var pool: Pool!
     var consumer: Consumer!
+    /// With `--autoscale` (the Autoscaler step).
+    var autoscaler: PoolAutoscaler?
     var beat: BeatService?
     var hotPlugins: HotPlugins?
     var signalFD: Int32 = -1
@@ -103,6 +106,11 @@ public final class Worker {
                      create: { w in w.createHotPlugins() },
                      start: { w in try w.hotPlugins?.start() },
                      stop: { w in w.hotPlugins?.stop() }),
+            // --autoscale: grows and shrinks the pool on the Timer.
+            BootStep("Autoscaler", requires: ["Pool"], enabled: options.autoscale != nil,
+                     create: { w in w.createAutoscaler() },
+                     start: { w in w.autoscaler?.start() },
+                     stop: { w in w.autoscaler?.stop() }),
             BootStep("Consumer", requires: ["Pool"], last: true,
                      create: { w in try w.createConsumer() },
                      start: { w in try w.consumer.blueprint.start(w.consumer) },
@@ -177,7 +185,9 @@ public final class Worker {
     }
 
     func createPool() {
-        pool = Pool(zygote: zygote, concurrency: options.concurrency, logger: logger)
+        pool = Pool(zygote: zygote, concurrency: options.concurrency,
+                    maxRestarts: Pool.defaultMaxRestarts(concurrency: options.maxConcurrency), logger: logger)
+        pool.maxTasksPerChild = options.maxTasksPerChild
         pool.onRegister = { [unowned self] fd in
             try? self.hub.add(fd) { [unowned self] _ in self.consumer.handle(self.pool.handleReadable(fd: fd)) }
         }
@@ -201,6 +211,15 @@ public final class Worker {
         }
     }
 
+    func createAutoscaler() {
+        guard let limits = options.autoscale else { return }
+        let scaler = PoolAutoscaler(max: limits.max, min: limits.min, keepalive: options.autoscaleKeepalive,
+                                    pool: pool, timer: timer, logger: logger)
+        scaler.reserved = { [unowned self] in self.consumer?.reservedCount ?? 0 }
+        scaler.onMaxChange = { [unowned self] in self.consumer?.setPrefetchConcurrency($0) }
+        autoscaler = scaler
+    }
+
     func createHotPlugins() {
         guard let loader, loader.store != nil else { return }
         let hot = HotPlugins(loader: loader, hub: hub, pool: pool, zygote: zygote, logger: logger)
@@ -211,6 +230,7 @@ public final class Worker {
 
     func createConsumer() throws {
         consumer = try Consumer(options: options, registry: registry, hub: hub, pool: pool, metrics: metrics, logger: logger)
+        consumer.autoscaler = autoscaler
         consumer.onShutdownRequest = { [unowned self] in self.warmShutdown() }
         consumer.onReady = { [unowned self] in
             self.logger.info("\(self.options.nodeName) ready.")
@@ -282,11 +302,11 @@ public final class Worker {
         case SIGQUIT:
             coldShutdown()
         case SIGTTIN:
-            pool.grow(1)
             logger.info("pool: growing by 1 (SIGTTIN)")
+            if let autoscaler { autoscaler.forceGrow(1) } else { pool.grow(1); consumer?.setPrefetchConcurrency(pool.concurrency) }
         case SIGTTOU:
-            pool.shrink(1)
             logger.info("pool: shrinking by 1 (SIGTTOU)")
+            if let autoscaler { autoscaler.forceShrink(1) } else { pool.shrink(1); consumer?.setPrefetchConcurrency(pool.concurrency) }
         case SIGHUP:
             let retired = pool.recycle()
             logger.info("pool: reloading (SIGHUP): \(retired) process(es) finish their tasks, new ones start")

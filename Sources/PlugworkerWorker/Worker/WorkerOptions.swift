@@ -65,6 +65,26 @@ public struct WorkerOptions: Sendable {
     /// declare them; without a match the broker refuses the declaration.
     public var queueArguments: [String: JSONObject] = [:]
 
+    /// `--max-tasks-per-child`: a pool process is replaced after this many
+    /// tasks (Celery's `worker_max_tasks_per_child`); nil: never.
+    public var maxTasksPerChild: Int?
+    /// `--max-memory-per-child`: a pool process whose resident memory is
+    /// over this many KiB after a task is replaced (Celery's
+    /// `worker_max_memory_per_child`); nil: no limit.
+    public var maxMemoryPerChild: Int?
+    /// `--autoscale max,min`: the pool starts with `min` processes (then
+    /// `concurrency` is `min`) and grows to `max` while tasks wait; nil: a
+    /// fixed pool of `concurrency`.
+    public var autoscale: (max: Int, min: Int)?
+    /// `--autoscale-keepalive`: seconds without work before the autoscaler
+    /// shrinks the pool (Celery's `AUTOSCALE_KEEPALIVE`, 30).
+    public var autoscaleKeepalive = 30.0
+    /// `--soft-time-limit` / `--time-limit`: seconds, for tasks whose
+    /// message and options give none (Celery's `task_soft_time_limit` /
+    /// `task_time_limit`); nil: none.
+    public var softTimeLimit: Double?
+    public var hardTimeLimit: Double?
+
     /// The beat schedule to run in this worker (`-B`); nil without `-B`.
     public var beat: BeatConfig?
 
@@ -86,8 +106,12 @@ public struct WorkerOptions: Sendable {
         queues.contains { declarationArguments(for: $0)["x-queue-type"] == .string("quorum") }
     }
 
-    /// The per-channel prefetch count: concurrency × multiplier (0 = none).
+    /// The most pool processes: the autoscale maximum, else `concurrency`.
+    public var maxConcurrency: Int { autoscale?.max ?? concurrency }
+
+    /// The per-channel prefetch count: the most pool processes × multiplier
+    /// (0 = none), as Celery counts it with `--autoscale`.
     public var prefetchCount: UInt16 {
-        UInt16(clamping: concurrency * prefetchMultiplier)
+        UInt16(clamping: maxConcurrency * prefetchMultiplier)
     }
 }
