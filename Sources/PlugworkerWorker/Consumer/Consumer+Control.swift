@@ -188,9 +188,13 @@ extension Consumer: ControlTarget {
         onShutdownRequest?()
     }
 
+    /// Another node's mingle: merge its revoked ids, answer with ours
+    /// (expired ones dropped first, as Celery does) and the clock.
     func hello(fromNode: String, revoked ids: [String]) -> (revoked: [String], clock: Int) {
+        logger.info("sync with \(fromNode)")
         let now = Timer.now()
         for id in ids { revokedSet.insert(id, now: now) }
+        revokedSet.purge(now: now)
         return (revokedSet.ids, tick())
     }
 }
