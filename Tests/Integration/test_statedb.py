@@ -148,3 +148,25 @@ def test_mingle_with_the_python_worker_both_ways(app, custom_worker, worker_kind
         with Connection(harness.broker_url()) as conn:
             conn.default_channel.queue_delete(queue_c)
             conn.default_channel.exchange_delete(queue_c)
+
+
+def test_statedb_saved_while_running(app, custom_worker, worker_kind, tmp_path):
+    """plugworker saves within a second of a revoke, so a worker killed with
+    SIGKILL (no shutdown, no save at exit) still has it after a restart.
+    Celery saves only at exit."""
+    if worker_kind != "plugworker":
+        pytest.skip("Celery saves its state db only at exit")
+    queue = _queue("statedb-kill")
+    db = tmp_path / "killed.state"
+    args = ["--statedb", str(db), "--without-mingle"]
+    first = custom_worker(queue, extra_args=args)
+    doomed = str(uuid.uuid4())
+    _revoke(app, doomed, first.node)
+    _wait_for(lambda: db.exists() and doomed in db.read_text(), "the state file to list the id")
+    first.proc.kill()
+    first.stop()
+    second = custom_worker(queue, extra_args=args)
+    assert app.control.inspect(destination=[second.node], timeout=2).conf()[second.node]["worker_state_db"] == str(db)
+    result = app.send_task("arith.add", args=[1, 2], queue=queue, task_id=doomed)
+    with pytest.raises(TaskRevokedError):
+        result.get(timeout=TIMEOUT)

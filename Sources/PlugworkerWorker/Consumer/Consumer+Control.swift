@@ -108,6 +108,7 @@ extension Consumer: ControlTarget {
         o["task_queue_max_priority"] = options.queueMaxPriority.map { .int(Int64($0)) } ?? .null
         o["task_default_queue_type"] = .string(options.queueType ?? "classic")
         o["worker_detect_quorum_queues"] = .bool(true)
+        o["worker_state_db"] = options.statedb.map(JSON.string) ?? .null
         o["accept_content"] = .array([.string("json")])
         return o
     }
