@@ -59,7 +59,7 @@ struct BootstepsGraphCommand: ParsableCommand {
     @Flag(name: .customLong("without-mingle"), help: "The worker's --without-mingle: the Mingle step is left out.")
     var withoutMingle = false
 
-    @Flag(name: .customLong("without-gossip"), help: "The worker's --without-gossip (Gossip is never included).")
+    @Flag(name: .customLong("without-gossip"), help: "The worker's --without-gossip: the Gossip step is left out.")
     var withoutGossip = false
 
     @OptionGroup var plugins: PluginOptions

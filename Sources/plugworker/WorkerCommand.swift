@@ -84,7 +84,7 @@ struct WorkerCommand: ParsableCommand {
     @Flag(name: .customLong("without-mingle"), help: "Do not sync revoked ids and the clock with the other nodes at start (mingle waits 1 s for their replies).")
     var withoutMingle = false
 
-    @Flag(name: .customLong("without-gossip"), help: "Accepted as celery worker's; gossip is not implemented, so it changes nothing.")
+    @Flag(name: .customLong("without-gossip"), help: "Do not consume the other workers' events (gossip: lost-node notices, clock, election acks).")
     var withoutGossip = false
 
     @Option(name: .customLong("metrics-port"),

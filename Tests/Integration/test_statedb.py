@@ -170,3 +170,53 @@ def test_statedb_saved_while_running(app, custom_worker, worker_kind, tmp_path):
     result = app.send_task("arith.add", args=[1, 2], queue=queue, task_id=doomed)
     with pytest.raises(TaskRevokedError):
         result.get(timeout=TIMEOUT)
+
+
+def _elect(app, election_id: str, ack_queue: str):
+    """Publishes a Python worker's `worker-elect` event (as gossip.election
+    does) from a fake node, with a queue bound to the acks first."""
+    from kombu import Exchange, Producer, Queue
+    with Connection(harness.broker_url()) as conn:
+        channel = conn.default_channel
+        exchange = Exchange("celeryev", type="topic", durable=True)
+        Queue(ack_queue, exchange=exchange, routing_key="worker.elect.ack", auto_delete=True,
+              durable=False)(channel).declare()
+        Producer(channel).publish(
+            {"type": "worker-elect", "hostname": "fake@elsewhere", "timestamp": time.time(),
+             "utcoffset": 0, "pid": 1, "clock": 1, "id": election_id, "topic": "task",
+             "action": None, "cver": 1},
+            exchange=exchange, routing_key="worker.elect", serializer="json",
+            headers={"hostname": "fake@elsewhere"}, declare=[exchange])
+
+
+def _acks_from(node: str, ack_queue: str, election_id: str, wait: float) -> list:
+    acks = []
+    deadline = time.monotonic() + wait
+    with Connection(harness.broker_url()) as conn:
+        channel = conn.default_channel
+        while time.monotonic() < deadline:
+            message = channel.basic_get(ack_queue, no_ack=True)
+            if message is None:
+                time.sleep(0.05)
+                continue
+            event = json.loads(message.body)
+            if event.get("hostname") == node and event.get("id") == election_id:
+                acks.append(event)
+                break
+        channel.queue_delete(ack_queue)
+    return acks
+
+
+@pytest.mark.parametrize("gossip", [True, False], ids=["gossip", "without-gossip"])
+def test_gossip_acknowledges_elections(app, custom_worker, gossip):
+    """A Python worker's election waits for a worker-elect-ack from every
+    live worker: the worker answers one (not with --without-gossip)."""
+    w = custom_worker(_queue("gossip"), extra_args=["--without-mingle"] + ([] if gossip else ["--without-gossip"]))
+    election_id = str(uuid.uuid4())
+    ack_queue = f"it-acks-{uuid.uuid4().hex[:8]}"
+    _elect(app, election_id, ack_queue)
+    acks = _acks_from(w.node, ack_queue, election_id, wait=3 if gossip else 1.5)
+    if gossip:
+        assert acks and acks[0]["type"] == "worker-elect-ack" and isinstance(acks[0]["clock"], int), acks
+    else:
+        assert acks == []

@@ -61,6 +61,8 @@ final class Consumer {
     var tasksStarted = false
     /// A mingle in progress (see Consumer+Mingle): the task queues wait.
     var mingle: MingleSession?
+    /// The Gossip step's state (nil with `--without-gossip`).
+    var gossip: Gossip?
     /// The mailbox's consumer tag (Control step).
     var controlTag: String?
     /// When the consumer was made (for `stats` uptime).
@@ -178,10 +180,10 @@ final class Consumer {
             // --without-mingle: the task queues are consumed after it.
             BootStep("Mingle", requires: ["Events"], enabled: !options.withoutMingle,
                      start: { c in c.startMingle() }),
-            // Gossip (worker.# events, elections) is not implemented: never
-            // included (--without-gossip is accepted); here for the order
-            // and the graph.
-            BootStep("Gossip", requires: ["Mingle"], enabled: false),
+            // Gossip (other workers' worker.# events, elections) unless
+            // --without-gossip.
+            BootStep("Gossip", requires: ["Mingle"], enabled: !options.withoutGossip,
+                     start: { c in c.startGossip() }, stop: { c in c.stopGossip() }),
             BootStep("Tasks", requires: ["Mingle"],
                      start: { c in
                          c.tasksStarted = true
@@ -486,6 +488,8 @@ final class Consumer {
                 receiveControl(d)
             } else if let session = mingle, d.consumerTag == session.client.replyConsumerTag {
                 receiveMingleReply(d, session: session)
+            } else if let g = gossip, d.consumerTag == g.consumerTag {
+                receiveGossip(d, gossip: g)
             } else if let consumer = stepConsumers[d.consumerTag] {
                 receiveRaw(d, step: consumer.step, queue: consumer.queue)
             } else {

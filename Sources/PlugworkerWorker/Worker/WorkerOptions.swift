@@ -34,8 +34,8 @@ public struct WorkerOptions: Sendable {
     /// `--without-mingle`: do not ask the other nodes for their revoked
     /// ids and clock at start (the Mingle step, on by default as in Celery).
     public var withoutMingle = false
-    /// `--without-gossip`: accepted for Celery's command line; the Gossip
-    /// step is not implemented (never included) either way.
+    /// `--without-gossip`: do not consume the other workers' events (the
+    /// Gossip step, on by default as in Celery).
     public var withoutGossip = false
     /// Hot plugins (the Autoreloader step): watch the plugin directories and
     /// load, replace and remove plugins while running (`--no-hot-plugins`
