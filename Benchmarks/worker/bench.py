@@ -157,10 +157,17 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
+# Both workers start without mingle: it waits 1 s for other nodes' replies
+# whatever the worker (Celery's inspect timeout, which plugworker keeps), and
+# on a shared broker it would make each worker sync with the others.
+WORKER_ARGS = ("--without-mingle",)
+
+
 def start_worker(kind: str, queue: str, args, logdir: Path) -> harness.WorkerProcess:
     name = unique(f"bench-{kind}")
     proc = harness.WorkerProcess(kind, name=name, queue=queue, concurrency=args.concurrency,
-                                 log_path=logdir / f"{name}.log", loglevel=args.loglevel)
+                                 log_path=logdir / f"{name}.log", loglevel=args.loglevel,
+                                 extra_args=WORKER_ARGS)
     return proc.start()
 
 

@@ -53,6 +53,15 @@ struct BootstepsGraphCommand: ParsableCommand {
     @Option(name: .customLong("metrics-port"), help: "The worker's --metrics-port: the Metrics step is included when it is not 0.")
     var metricsPort: Int = 0
 
+    @Option(name: .customLong("statedb"), help: ArgumentHelp("The worker's --statedb: the StateDB step is included when given.", valueName: "file"))
+    var statedb: String?
+
+    @Flag(name: .customLong("without-mingle"), help: "The worker's --without-mingle: the Mingle step is left out.")
+    var withoutMingle = false
+
+    @Flag(name: .customLong("without-gossip"), help: "The worker's --without-gossip: the Gossip step is left out.")
+    var withoutGossip = false
+
     @OptionGroup var plugins: PluginOptions
 
     func validate() throws {
@@ -78,6 +87,9 @@ struct BootstepsGraphCommand: ParsableCommand {
         options.queues = queueList
         options.nodeName = NodeName(hostname)
         options.metricsPort = metricsPort
+        options.statedb = statedb
+        options.withoutMingle = withoutMingle
+        options.withoutGossip = withoutGossip
         let described: [BlueprintDescription]
         do {
             described = try Bootsteps.describe(options: options, registry: registry)

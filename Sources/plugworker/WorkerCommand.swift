@@ -96,6 +96,15 @@ struct WorkerCommand: ParsableCommand {
     @Option(name: .customLong("heartbeat-interval"), help: "Seconds between worker-heartbeat events.")
     var heartbeatInterval: Double = 2.0
 
+    @Option(name: .customLong("statedb"), help: ArgumentHelp("Keep the revoked task ids and the clock in this file across restarts (%n node name, %h host, %p full node name).", valueName: "file"))
+    var statedb: String?
+
+    @Flag(name: .customLong("without-mingle"), help: "Do not sync revoked ids and the clock with the other nodes at start (mingle waits 1 s for their replies).")
+    var withoutMingle = false
+
+    @Flag(name: .customLong("without-gossip"), help: "Do not consume the other workers' events (gossip: lost-node notices, clock, election acks).")
+    var withoutGossip = false
+
     @Option(name: .customLong("metrics-port"),
             help: ArgumentHelp("Serve Prometheus metrics on http://<metrics-host>:<port>/metrics and a health check on /healthz (0: off).",
                                discussion: "Served by the worker's event loop (no thread). /healthz answers 200 or 503 with JSON saying whether the event loop, the broker connection and the pool are alive, without asking the broker. A port in use stops the worker at start (exit status 70).",
@@ -201,6 +210,9 @@ struct WorkerCommand: ParsableCommand {
         options.sendTaskEvents = taskEvents
         options.withoutHeartbeat = withoutHeartbeat
         options.heartbeatInterval = heartbeatInterval
+        options.statedb = statedb.map { NodeName.format($0, node: options.nodeName.name) }
+        options.withoutMingle = withoutMingle
+        options.withoutGossip = withoutGossip
         options.metricsPort = metricsPort
         if beat {
             do {

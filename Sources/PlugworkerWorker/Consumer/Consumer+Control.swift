@@ -110,6 +110,7 @@ extension Consumer: ControlTarget {
         o["task_queue_max_priority"] = options.queueMaxPriority.map { .int(Int64($0)) } ?? .null
         o["task_default_queue_type"] = .string(options.queueType ?? "classic")
         o["worker_detect_quorum_queues"] = .bool(true)
+        o["worker_state_db"] = options.statedb.map(JSON.string) ?? .null
         o["accept_content"] = .array([.string("json")])
         o["worker_max_tasks_per_child"] = options.maxTasksPerChild.map { .int(Int64($0)) } ?? .null
         o["worker_max_memory_per_child"] = options.maxMemoryPerChild.map { .int(Int64($0)) } ?? .null
@@ -205,9 +206,13 @@ extension Consumer: ControlTarget {
         onShutdownRequest?()
     }
 
+    /// Another node's mingle: merge its revoked ids, answer with ours
+    /// (expired ones dropped first, as Celery does) and the clock.
     func hello(fromNode: String, revoked ids: [String]) -> (revoked: [String], clock: Int) {
+        logger.info("sync with \(fromNode)")
         let now = Timer.now()
         for id in ids { revokedSet.insert(id, now: now) }
+        revokedSet.purge(now: now)
         return (revokedSet.ids, tick())
     }
 }

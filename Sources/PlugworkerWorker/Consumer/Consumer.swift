@@ -56,6 +56,13 @@ final class Consumer {
     var stepConsumers: [String: (step: StepInstance, queue: String)] = [:]
     /// Evloop started: announce readiness once connected.
     var evloopStarted = false
+    /// The Tasks step started: its queues are consumed on each connection
+    /// (after mingle, when a mingle is in progress).
+    var tasksStarted = false
+    /// A mingle in progress (see Consumer+Mingle): the task queues wait.
+    var mingle: MingleSession?
+    /// The Gossip step's state (nil with `--without-gossip`).
+    var gossip: Gossip?
     /// The mailbox's consumer tag (Control step).
     var controlTag: String?
     /// When the consumer was made (for `stats` uptime).
@@ -168,16 +175,24 @@ final class Consumer {
     static func steps(options: WorkerOptions, registry: Registry) -> [BootStep<Consumer>] {
         var steps: [BootStep<Consumer>] = [
             BootStep("Connection", start: { c in c.start() }, stop: { c in c.close() }),
-            // Events, Heart, Mingle, Gossip and Control (monitoring, remote
-            // control, start-up sync) come with the remote-control issue:
-            // never included yet; here for the order and the graph.
             BootStep("Events", requires: ["Connection"], start: { c in c.startEvents() }),
             BootStep("Heart", requires: ["Events"], enabled: !options.withoutHeartbeat,
                      start: { c in c.startHeart() }, stop: { c in c.stopHeart() }),
-            BootStep("Mingle", requires: ["Events"], enabled: false),
-            BootStep("Gossip", requires: ["Mingle"], enabled: false),
+            // Mingle (start-up sync of revoked ids and clock) unless
+            // --without-mingle: the task queues are consumed after it.
+            BootStep("Mingle", requires: ["Events"], enabled: !options.withoutMingle,
+                     start: { c in c.startMingle() }),
+            // Gossip (other workers' worker.# events, elections) unless
+            // --without-gossip.
+            BootStep("Gossip", requires: ["Mingle"], enabled: !options.withoutGossip,
+                     start: { c in c.startGossip() }, stop: { c in c.stopGossip() }),
             BootStep("Tasks", requires: ["Mingle"],
-                     start: { c in c.addConnectedHook { conn throws(BrokerError) in try c.consumeTaskQueues(conn) } },
+                     start: { c in
+                         c.tasksStarted = true
+                         c.addConnectedHook { conn throws(BrokerError) in
+                             if c.mingle == nil { try c.consumeTaskQueues(conn) }
+                         }
+                     },
                      stop: { c in c.stopConsuming() }),
             BootStep("Control", requires: ["Tasks"], start: { c in c.startControl() }),
             BootStep("Evloop", last: true, start: { c in c.evloopStart() }),
@@ -262,7 +277,7 @@ final class Consumer {
     }
 
     func announceReady() {
-        guard !isReadyAnnounced, evloopStarted else { return }
+        guard !isReadyAnnounced, evloopStarted, mingle == nil else { return }
         isReadyAnnounced = true
         onReady?()
     }
@@ -471,6 +486,10 @@ final class Consumer {
         case .delivery(let d):
             if d.consumerTag == controlTag {
                 receiveControl(d)
+            } else if let session = mingle, d.consumerTag == session.client.replyConsumerTag {
+                receiveMingleReply(d, session: session)
+            } else if let g = gossip, d.consumerTag == g.consumerTag {
+                receiveGossip(d, gossip: g)
             } else if let consumer = stepConsumers[d.consumerTag] {
                 receiveRaw(d, step: consumer.step, queue: consumer.queue)
             } else {

@@ -81,12 +81,8 @@ public final class ControlClient {
     public func call(_ method: String, arguments: JSONObject = JSONObject(), destination: [String]? = nil,
                      pattern: String? = nil, matcher: String? = nil, timeout: Double = 1, limit: Int? = nil,
                      onReply: ((String, JSON) -> Void)? = nil) throws(BrokerError) -> [(node: String, payload: JSON)] {
-        try prepare()
-        let ticket = UUID4.make()
-        let request = PidboxRequest(method: method, arguments: arguments, destination: destination, pattern: pattern,
-                                    matcher: matcher,
-                                    replyTo: .init(exchange: Self.replyExchange, routingKey: oid), ticket: ticket)
-        try publish(request, timeout: timeout)
+        let ticket = try send(method, arguments: arguments, destination: destination, pattern: pattern,
+                              matcher: matcher, timeout: timeout)
         let limit = limit ?? destination.flatMap { $0.isEmpty ? nil : $0.count }
         var replies: [(node: String, payload: JSON)] = []
         let deadline = Timer.now() + timeout
@@ -96,14 +92,9 @@ public final class ControlClient {
             guard let event = try connection.nextEvent(timeout: left) else { continue }
             switch event {
             case .delivery(let d) where d.consumerTag == consumerTag:
-                guard d.properties.headers?["ticket"]?.stringValue == ticket else { continue }
-                if let c = d.properties.headers?["clock"].flatMap(PidboxRequest.integer) {
-                    clock = max(clock, c) + 1
-                }
-                guard case .object(let body)? = try? JSON.parse(d.body) else { continue }
-                for m in body.members {
-                    replies.append((m.key, m.value))
-                    onReply?(m.key, m.value)
+                for reply in self.replies(in: d, ticket: ticket) ?? [] {
+                    replies.append(reply)
+                    onReply?(reply.node, reply.payload)
                 }
             case .channelClosed(let code, let text):
                 throw BrokerError(.channelClosed, "the broker closed the channel while replies were awaited",
@@ -114,6 +105,46 @@ public final class ControlClient {
             }
         }
         return replies
+    }
+
+    /// Publishes a request that wants replies, without waiting for them:
+    /// the caller reads the connection and passes each delivery whose
+    /// consumer tag is `replyConsumerTag` to `replies(in:ticket:)` (mingle
+    /// does this from the Hub, so the loop is never blocked).
+    /// - Returns: the request's ticket.
+    public func send(_ method: String, arguments: JSONObject = JSONObject(), destination: [String]? = nil,
+                     pattern: String? = nil, matcher: String? = nil, timeout: Double = 1) throws(BrokerError) -> String {
+        try prepare()
+        let ticket = UUID4.make()
+        let request = PidboxRequest(method: method, arguments: arguments, destination: destination, pattern: pattern,
+                                    matcher: matcher,
+                                    replyTo: .init(exchange: Self.replyExchange, routingKey: oid), ticket: ticket)
+        try publish(request, timeout: timeout)
+        return ticket
+    }
+
+    /// The consumer tag of the reply queue (after `prepare()`).
+    public var replyConsumerTag: String? { consumerTag }
+
+    /// The replies a delivery to the reply queue carries for `ticket`
+    /// (one `(node, payload)` per member of its body, normally one), with
+    /// the clock moved past the reply's; nil when it answers another
+    /// request or is not a JSON object.
+    public func replies(in d: Delivery, ticket: String) -> [(node: String, payload: JSON)]? {
+        guard d.properties.headers?["ticket"]?.stringValue == ticket else { return nil }
+        if let c = d.properties.headers?["clock"].flatMap(PidboxRequest.integer) {
+            clock = max(clock, c) + 1
+        }
+        guard case .object(let body)? = try? JSON.parse(d.body) else { return nil }
+        return body.members.map { ($0.key, $0.value) }
+    }
+
+    /// Stops consuming the reply queue (exclusive and auto-delete: the
+    /// broker then deletes it). The client can `prepare()` again.
+    public func finish() throws(BrokerError) {
+        guard let tag = consumerTag else { return }
+        consumerTag = nil
+        try connection.basicCancel(consumerTag: tag)
     }
 
     /// Declares the request exchange and publishes `request` with the

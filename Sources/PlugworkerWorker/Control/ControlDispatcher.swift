@@ -284,13 +284,8 @@ public enum ControlDispatcher {
     static func hello(_ a: Arguments, target: ControlTarget) throws(ControlError) -> JSON {
         let from = try a.required("from_node")
         if from == target.nodeName { return .null }
-        var ids: [String] = []
-        switch a["revoked"] {
-        case .array(let items)?: ids = items.compactMap(\.stringValue)
-        case .object(let o)?: ids = o.map(\.key)  // before 5.7: a LimitedSet dump {id: [time, id]}
-        default: break
-        }
-        let answer = target.hello(fromNode: from, revoked: ids)
+        // A list of ids, or before 5.7 a LimitedSet dump {id: [time, id]}.
+        let answer = target.hello(fromNode: from, revoked: MingleSync.ids(a["revoked"]))
         return .object(JSONObject([
             .init("revoked", .array(answer.revoked.map(JSON.string))),
             .init("clock", .int(Int64(answer.clock))),

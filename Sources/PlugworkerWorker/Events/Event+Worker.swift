@@ -67,4 +67,12 @@ extension Event {
         b.add("sw_sys", status.swSys)
         return b.finish()
     }
+
+    /// `worker-elect-ack`: this node's answer to another's `worker-elect`
+    /// (gossip elections, wire notes §7.2): the election's `id`.
+    public static func workerElectAck(_ common: Common, id: String) -> Event {
+        var b = Builder(type: "worker-elect-ack", common)
+        b.add("id", id)
+        return b.finish()
+    }
 }

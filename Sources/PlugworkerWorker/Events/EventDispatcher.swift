@@ -122,6 +122,11 @@ public final class EventDispatcher {
         sendWorker("worker-offline", active: active, processed: processed)
     }
 
+    /// `worker-elect-ack`: answers another node's `worker-elect` (Gossip).
+    public func workerElectAck(id: String) {
+        send(Event.workerElectAck(common(), id: id))
+    }
+
     /// Flushes buffered task events (so they keep their order), refreshes
     /// the UTC offset, and sends a worker event.
     private func sendWorker(_ type: String, active: Int, processed: Int) {

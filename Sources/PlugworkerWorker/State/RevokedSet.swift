@@ -1,7 +1,9 @@
 /// The ids of revoked tasks, bounded as Celery bounds them: at most
 /// `maxCount` ids (50,000), each forgotten after `expiry` seconds (3 h).
-/// Ids come from `revoke`/`terminate`, from expired tasks, and (later) from
-/// other workers through mingle.
+/// Ids come from `revoke`/`terminate`, from expired tasks, from other
+/// workers through mingle, and from the state file (`--statedb`).
+/// Times are `Timer.now()` (monotonic); `StateFile` converts them to wall
+/// time and back.
 struct RevokedSet {
     static let defaultMaxCount = 50_000
     static let defaultExpiry = 10_800.0
@@ -12,6 +14,8 @@ struct RevokedSet {
     private var order: [(id: String, at: Double)] = []
     private var head = 0
     private var added: [String: Double] = [:]
+    /// Counts insertions, so a saver can tell that something changed.
+    private(set) var changes = 0
 
     init(maxCount: Int = RevokedSet.defaultMaxCount, expiry: Double = RevokedSet.defaultExpiry) {
         self.maxCount = maxCount
@@ -22,8 +26,16 @@ struct RevokedSet {
 
     /// Adds `id` (or refreshes its time).
     mutating func insert(_ id: String, now: Double) {
-        added[id] = now
-        order.append((id, now))
+        insert(id, at: now, now: now)
+    }
+
+    /// Adds `id` as revoked at `at` (earlier than `now` for ids read back
+    /// from the state file; add those oldest first).
+    mutating func insert(_ id: String, at: Double, now: Double) {
+        guard added[id] != at else { return }  // the same id twice in one instant: one entry
+        added[id] = at
+        order.append((id, at))
+        changes += 1
         purge(now: now)
     }
 
@@ -32,6 +44,11 @@ struct RevokedSet {
     /// The ids, oldest first.
     var ids: [String] {
         order[head...].compactMap { added[$0.id] == $0.at ? $0.id : nil }
+    }
+
+    /// The ids with the time each was added, oldest first.
+    var entries: [(id: String, at: Double)] {
+        order[head...].filter { added[$0.id] == $0.at }
     }
 
     /// Drops expired ids and the oldest beyond `maxCount`.

@@ -36,4 +36,29 @@ public struct NodeName: Sendable, Equatable, CustomStringConvertible {
         guard gethostname(&buf, buf.count - 1) == 0 else { return "localhost" }
         return String(cString: buf)
     }
+
+    /// Celery's `node_format`, for per-node file names such as `--statedb`:
+    /// `%p` the full node name, `%n` its name part (before `@`), `%h` its
+    /// host part, `%d` the host's domain, `%%` a percent sign.
+    public static func format(_ template: String, node: String) -> String {
+        let at = node.firstIndex(of: "@")
+        let name = at.map { String(node[..<$0]) } ?? node
+        let host = at.map { String(node[node.index(after: $0)...]) } ?? ""
+        let domain = host.firstIndex(of: ".").map { String(host[host.index(after: $0)...]) } ?? ""
+        var out = ""
+        var it = template.makeIterator()
+        while let c = it.next() {
+            guard c == "%" else { out.append(c); continue }
+            switch it.next() {
+            case "p": out += node
+            case "n": out += name
+            case "h": out += host
+            case "d": out += domain
+            case "%": out += "%"
+            case let other?: out += "%" + String(other)
+            case nil: out += "%"
+            }
+        }
+        return out
+    }
 }

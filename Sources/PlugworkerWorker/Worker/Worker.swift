@@ -47,6 +47,8 @@ public final class Worker {
     var autoscaler: PoolAutoscaler?
     var beat: BeatService?
     var hotPlugins: HotPlugins?
+    /// With `--statedb`: the state file (the StateDB step).
+    var stateDB: StateDB?
     var signalFD: Int32 = -1
     /// With `--metrics-port` (the Metrics step): the counters, and the
     /// HTTP endpoint serving them and `/healthz` from the Hub.
@@ -97,10 +99,12 @@ public final class Worker {
                      create: { w in w.createBeat() },
                      start: { w in try w.beat?.start() },
                      stop: { w in w.beat?.stop() }),
-            // StateDB (persistent revokes) is not implemented yet: its flag
-            // does not exist, so it is never included; it is here for the
-            // order and the graph.
-            BootStep("StateDB", enabled: false),
+            // StateDB with --statedb: revoked ids and the clock kept across
+            // restarts; read before the Consumer exists (see Worker+StateDB).
+            BootStep("StateDB", requires: ["Timer"], enabled: options.statedb != nil,
+                     create: { w in w.createStateDB() },
+                     start: { w in w.startStateDB() },
+                     stop: { w in w.stopStateDB() }),
             // Hot plugins (see HotPlugins); Celery's module reloader had this name.
             BootStep("Autoreloader", requires: ["Pool"], enabled: options.hotPlugins,
                      create: { w in w.createHotPlugins() },
@@ -236,6 +240,7 @@ public final class Worker {
             self.logger.info("\(self.options.nodeName) ready.")
             self.registry.send(.workerReady, SignalPayload(sender: self.options.nodeName.name, pid: getpid()))
         }
+        stateDB?.restore(into: consumer)
         try consumer.blueprint.apply(consumer)
     }
 

@@ -28,6 +28,15 @@ public struct WorkerOptions: Sendable {
     public var withoutHeartbeat = false
     /// Seconds between worker-heartbeat events (`--heartbeat-interval`).
     public var heartbeatInterval = 2.0
+    /// `--statedb FILE`: keep the revoked task ids and the clock in this
+    /// file across restarts (the StateDB step); nil: not kept.
+    public var statedb: String?
+    /// `--without-mingle`: do not ask the other nodes for their revoked
+    /// ids and clock at start (the Mingle step, on by default as in Celery).
+    public var withoutMingle = false
+    /// `--without-gossip`: do not consume the other workers' events (the
+    /// Gossip step, on by default as in Celery).
+    public var withoutGossip = false
     /// Hot plugins (the Autoreloader step): watch the plugin directories and
     /// load, replace and remove plugins while running (`--no-hot-plugins`
     /// turns it off).
