@@ -3,6 +3,7 @@ import Glibc
 #endif
 import ArgumentParser
 import PlugworkerBeat
+import PlugworkerBroker
 import Logging
 import PlugworkerCore
 import PlugworkerPool
@@ -41,6 +42,18 @@ struct WorkerCommand: ParsableCommand {
 
     @Flag(name: .customLong("acks-late"), help: "Acknowledge messages after the task ran, for every task.")
     var acksLate = false
+
+    @Flag(name: .customLong("reject-on-worker-lost"), help: "With acks_late: requeue (once) a task whose pool process died instead of failing it, for every task that does not set the option itself.")
+    var rejectOnWorkerLost = false
+
+    @Option(name: .customLong("broker-ca"), help: ArgumentHelp("amqps://: PEM file of the CAs that may sign the broker's certificate (default: the URL's ssl_ca_certs, else the system's bundle).", valueName: "file"))
+    var brokerCA: String?
+
+    @Option(name: .customLong("broker-cert"), help: ArgumentHelp("amqps://: PEM client certificate (with --broker-key), for brokers that ask for one.", valueName: "file"))
+    var brokerCert: String?
+
+    @Option(name: .customLong("broker-key"), help: ArgumentHelp("amqps://: PEM private key of --broker-cert.", valueName: "file"))
+    var brokerKey: String?
 
     @Option(name: .customLong("max-message-size"), help: "Reject message bodies larger than this many bytes.")
     var maxMessageSize: Int = 16 << 20
@@ -100,6 +113,18 @@ struct WorkerCommand: ParsableCommand {
         options.queues = queueList
         options.prefetchMultiplier = prefetchMultiplier
         options.acksLate = acksLate
+        options.rejectOnWorkerLost = rejectOnWorkerLost
+        // TLS: the URL's ssl_* query parameters, then the flags. The
+        // certificate is always verified unless the URL says ssl_cert_reqs=CERT_NONE.
+        do {
+            options.tls = try TLSOptions.fromQuery(BrokerURL(parsing: options.brokerURL).query)
+        } catch {
+            FileHandleOutput.stderr(error.description)
+            throw ExitStatus.config
+        }
+        if let brokerCA { options.tls.caFile = brokerCA }
+        if let brokerCert { options.tls.certificateFile = brokerCert }
+        if let brokerKey { options.tls.keyFile = brokerKey }
         options.maxMessageSize = maxMessageSize
         options.brokerHeartbeat = brokerHeartbeat
         options.sendTaskEvents = taskEvents

@@ -34,7 +34,7 @@ final class Strategy {
         let o = task.options
         acksLate = o.acksLate ?? options.acksLate
         ignoreResult = o.ignoreResult ?? false
-        rejectOnWorkerLost = o.rejectOnWorkerLost ?? false
+        rejectOnWorkerLost = o.rejectOnWorkerLost ?? options.rejectOnWorkerLost
         trackStarted = o.trackStarted ?? false
         softTimeLimit = o.softTimeLimit
         hardTimeLimit = o.timeLimit

@@ -16,7 +16,7 @@ struct Banner {
         lines.append(".> results:     rpc://")
         lines.append(".> concurrency: \(options.concurrency) (prefork)")
         lines.append(".> prefetch:    \(options.prefetchCount) (\(options.concurrency) × \(options.prefetchMultiplier))")
-        lines.append(".> acks:        \(options.acksLate ? "late" : "early (per-task acks_late honoured)")")
+        lines.append(".> acks:        \(options.acksLate ? "late" : "early (per-task acks_late honoured)")\(options.rejectOnWorkerLost ? ", reject_on_worker_lost" : "")")
         lines.append("")
         lines.append("[queues]")
         for q in options.queues { lines.append(".> \(q.padding(16)) exchange=\(q)(direct) key=\(q)") }

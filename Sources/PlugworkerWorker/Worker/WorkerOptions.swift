@@ -1,4 +1,5 @@
 import PlugworkerBeat
+import PlugworkerBroker
 /// How a worker runs: what `plugworker` (the `worker` command) was told.
 /// Names and defaults follow `celery worker`'s options.
 public struct WorkerOptions: Sendable {
@@ -14,6 +15,13 @@ public struct WorkerOptions: Sendable {
     public var prefetchMultiplier = 4
     /// `--acks-late`: acknowledge after the task instead of before.
     public var acksLate = false
+    /// `--reject-on-worker-lost`: with acks_late, a task whose pool process
+    /// died is requeued (once: not if it was redelivered) instead of failed,
+    /// for every task that does not set the option itself.
+    public var rejectOnWorkerLost = false
+    /// TLS for `amqps://` (`--broker-ca`, `--broker-cert`, `--broker-key`,
+    /// or the URL's `ssl_*` query parameters).
+    public var tls = TLSOptions()
     /// `--max-message-size`: bodies larger than this are rejected (bytes).
     public var maxMessageSize = 16 << 20
     /// AMQP heartbeat, seconds (0 disables).
