@@ -25,6 +25,7 @@ Environment: `PLUGWORKER_RABBITMQ_BIN` (default `/usr/lib/rabbitmq/bin`).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -262,10 +263,8 @@ class PrivateBroker:
         conns = []
         for line in out.splitlines():
             pid, _, props = line.partition("\t")
-            name = ""
-            marker = '{"connection_name",longstr,<<"'
-            if marker in props:
-                name = props.split(marker, 1)[1].split('">>', 1)[0]
+            m = re.search(r'\{"connection_name",(?:longstr,)?(?:<<)?"([^"]*)"', props)
+            name = m.group(1) if m else ""
             if pid.strip():
                 conns.append((pid.strip(), name))
         return conns
