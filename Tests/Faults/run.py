@@ -575,9 +575,16 @@ class WarmShutdown(Scenario):
         self.workers.start()
 
     def check(self, text):
-        m = re.search(r"Gave back (\d+) unstarted", text)
-        self.result.notes.append(f"warm shutdown: running tasks finished, "
-                                 f"{m.group(1) if m else 0} unstarted messages given back, exit 0")
+        first = self.workers.procs[0].log_text()
+        m = re.search(r"Gave back (\d+) unstarted", first)
+        received = set(re.findall(r"\[([0-9a-f-]{36})\] received", first))
+        done = set(m2.group(2) for m2 in SUCCEEDED_RE.finditer(first))
+        running_at_term = len(set(re.findall(r"\[([0-9a-f-]{36})\] succeeded", first.split("Warm shutdown", 1)[-1])))
+        self.result.notes.append(
+            f"warm shutdown: {running_at_term} running tasks finished before exit 0; "
+            f"{m.group(1) if m else 0} unstarted messages given back (basic.reject requeue), "
+            f"{len(received - done)} received but never started (requeued by the broker when the connection "
+            f"closed); the next worker ran them")
 
 
 class InitCrash(Scenario):
