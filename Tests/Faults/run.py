@@ -93,6 +93,7 @@ class Publisher(threading.Thread):
         self.confirmed: dict[str, str] = {}   # id -> task name
         self.unconfirmed: dict[str, str] = {}
         self.errors = 0
+        self.extra: list[tuple[str, list]] = []  # sent next, before the steady load
         self._halt = threading.Event()
         self._conn = None
         self._ch = None
@@ -152,7 +153,9 @@ class Publisher(threading.Thread):
                     self._halt.wait(0.5)
                     continue
             n += 1
-            if n % every_sleep == 0:
+            if self.extra:
+                name, args = self.extra.pop(0)
+            elif n % every_sleep == 0:
                 name, args = "arith.sleep", [SLEEP_SECONDS]
             else:
                 name, args = "arith.add", [n, 1]
@@ -354,6 +357,7 @@ class Scenario:
         started = time.monotonic()
         r = self.result
         publisher = Publisher(self.broker.port, self.queue)
+        self.publisher = publisher
         try:
             self.workers.start()
             publisher.start()
@@ -417,7 +421,7 @@ class Scenario:
         if r.unconfirmed:
             r.notes.append(f"{r.unconfirmed} publishes cut off before their confirm (not counted as sent); "
                            f"{r.unconfirmed_ran} of them reached the queue and ran")
-        if o.requeued and not isinstance(self, PoolKill):
+        if o.requeued and not isinstance(self, (PoolKill, PoisonMessage)):
             r.notes.append(f"{len(o.requeued)} tasks requeued by reject_on_worker_lost")
 
     def check(self, text: str) -> None:
@@ -503,6 +507,36 @@ class PoolKill(Scenario):
             self.result.problems.append(f"killed mid-task: {sorted(mid_task)}, requeued: {sorted(requeued)}")
         if not mid_task:
             self.result.problems.append("no pool process was killed mid-task")
+
+
+class PoisonMessage(Scenario):
+    name = "poison"
+    injected = ("5 `arith.crash` tasks (SIGSEGV in the pool process) among the load, 2 s apart: "
+                "the poison-message guard")
+    fault_times = (2.0, 4.0, 6.0, 8.0, 10.0)
+
+    def inject(self, index):
+        self.publisher.extra.append(("arith.crash", []))
+        self.fault("sent arith.crash")
+
+    def count(self, publisher, text):
+        super().count(publisher, text)
+        r = self.result
+        crash_ids = {i for i, name in publisher.confirmed.items() if name == "arith.crash"}
+        o = outcomes(text)
+        failed_crash = {i for i in crash_ids if i in o.failed}
+        requeued_crash = {i for i in crash_ids if o.requeued.get(i) == 1}
+        other_failed = {i for i in o.failed if i not in crash_ids}
+        r.notes.append(f"{len(crash_ids)} arith.crash tasks: each requeued once (reject_on_worker_lost, first "
+                       f"delivery), then, redelivered, failed with WorkerLostError and acknowledged "
+                       f"({len(requeued_crash)} requeued, {len(failed_crash)} failed); the failed column is them")
+        if failed_crash != crash_ids or requeued_crash != crash_ids:
+            r.problems.append(f"crash tasks: sent {len(crash_ids)}, requeued once {len(requeued_crash)}, "
+                              f"failed {len(failed_crash)}")
+        if other_failed:
+            r.problems.append(f"{len(other_failed)} other tasks failed")
+        if "not restarting them" in text:
+            r.problems.append("the restart cap engaged")
 
 
 class MasterKill(Scenario):
@@ -633,6 +667,12 @@ class InitCrash(Scenario):
                 time.sleep(0.2)
             self.health["halted"] = self.healthz()
             self.health["alive_while_halted"] = w.alive()
+            from celery import Celery
+            app = Celery("faults", broker=self.broker.url)
+            try:
+                self.health["ping"] = app.control.ping(destination=[w.node], timeout=3)
+            finally:
+                app.close()
         else:
             target.unlink()
             self.fault("removed libinitcrash.so")
@@ -648,6 +688,10 @@ class InitCrash(Scenario):
             r.problems.append("the master was not alive while the pool was halted")
         status, body = self.health.get("halted", (0, {}))
         r.notes.append(f"/healthz while halted: {status} {json.dumps(body.get('pool', {}))}")
+        ping = self.health.get("ping")
+        r.notes.append(f"control ping while halted: {ping}")
+        if not ping:
+            r.problems.append("no answer to a control ping while the pool was halted")
         if status != 503:
             r.problems.append(f"/healthz answered {status} while the pool was halted (expected 503)")
         r.notes.append("after the plugin was removed the pool was recycled, the halt lifted, the backlog ran")
@@ -683,7 +727,7 @@ class PluginReplace(Scenario):
             self.result.problems.append("no replacement logged")
 
 
-SCENARIOS = [PoolKill, MasterKill, BrokerRestart, ConnectionCut, WarmShutdown, InitCrash, PluginReplace]
+SCENARIOS = [PoolKill, PoisonMessage, MasterKill, BrokerRestart, ConnectionCut, WarmShutdown, InitCrash, PluginReplace]
 
 
 # ---- main -----------------------------------------------------------------------
