@@ -20,8 +20,9 @@ Counting, per scenario:
 - completed: sent ids the worker logged as `Task NAME[ID] succeeded`, in the
   logs of every worker process of the scenario (across restarts); results
   are not used (rpc:// results die with a broker restart);
-- failed: sent ids the worker logged as failed (e.g. WorkerLostError after a
-  second pool-process death of a redelivered message);
+- failed: sent ids the worker logged as failed: only the poison scenario's
+  arith.crash tasks may (WorkerLostError after a second pool-process death
+  of a redelivered message); elsewhere a failure fails the scenario;
 - lost: sent ids with no success and no failure logged: must be 0;
 - duplicated: ids that succeeded more than once; each is explained from the
   log: its first success came before a fault that cost it its late ack (the
@@ -289,6 +290,7 @@ class Scenario:
     injected = "?"
     fault_times = (4.0,)
     extra_args: tuple = ()
+    expect_failures = False  # a failed task is a problem, except where the scenario sends failing ones
 
     def __init__(self, run_dir: Path, broker: private_broker.PrivateBroker):
         self.run_dir = run_dir
@@ -405,6 +407,9 @@ class Scenario:
         r.unconfirmed_ran = sum(1 for i in publisher.unconfirmed if i in o.succeeded)
         r.completed = sum(1 for i in sent if i in o.succeeded)
         r.failed = sum(1 for i in sent if i not in o.succeeded and i in o.failed)
+        if r.failed and not self.expect_failures:
+            r.problems.append(f"{r.failed} tasks failed: " + ", ".join(
+                f"{sent[i]}[{i}]" for i in list(sent) if i not in o.succeeded and i in o.failed)[:400])
         lost = [i for i in sent if i not in o.succeeded and i not in o.failed]
         r.lost = len(lost)
         for i in lost[:10]:
@@ -514,6 +519,7 @@ class PoisonMessage(Scenario):
     injected = ("5 `arith.crash` tasks (SIGSEGV in the pool process) among the load, 2 s apart: "
                 "the poison-message guard")
     fault_times = (2.0, 4.0, 6.0, 8.0, 10.0)
+    expect_failures = True
 
     def inject(self, index):
         self.publisher.extra.append(("arith.crash", []))
