@@ -41,9 +41,21 @@ class BrokerError(RuntimeError):
 
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port free on both 127.0.0.1 and ::1, so that "localhost" means
+    this node whichever address a client tries first."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+            if not socket.has_ipv6:
+                return port
+            try:
+                with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s6:
+                    s6.bind(("::1", port))
+                return port
+            except OSError:
+                continue
+    raise BrokerError("no TCP port free on both 127.0.0.1 and ::1")
 
 
 def unavailable() -> str | None:

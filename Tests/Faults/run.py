@@ -375,9 +375,15 @@ class Scenario:
             publisher.stop()
             self.after_load()
             self.drain(publisher)
-        except Exception as exc:  # a scenario that breaks still reports
+        except Exception as exc:  # a scenario that breaks still reports, after a drain
             r.problems.append(f"scenario error: {type(exc).__name__}: {exc}")
             publisher.stop()
+            try:
+                if self.workers.procs and not self.workers.current.alive():
+                    self.workers.start()
+                self.drain(publisher)
+            except Exception as exc2:
+                r.problems.append(f"drain after the error failed: {type(exc2).__name__}: {exc2}")
         finally:
             self.workers.stop_all()
             text = self.workers.text()
@@ -456,15 +462,26 @@ def _ppid(pid: int) -> int:
         return -1
 
 
+def control(port: int, call, attempts: int = 3):
+    """A remote-control call through a stock Celery client; None if it
+    keeps failing (a connection error is retried: it is not what is tested)."""
+    from celery import Celery
+    for attempt in range(attempts):
+        app = Celery("faults", broker=f"amqp://guest:guest@127.0.0.1:{port}//")
+        try:
+            return call(app)
+        except Exception as exc:
+            log(f"control call failed ({type(exc).__name__}: {exc}); attempt {attempt + 1} of {attempts}")
+            time.sleep(0.5)
+        finally:
+            app.close()
+    return None
+
+
 def busy_pool_pid(node: str, port: int, task: str = "arith.sleep") -> tuple[int, str] | None:
     """(pid, task id) of a pool process running `task` (not a redelivery),
     from `inspect active`."""
-    from celery import Celery
-    app = Celery("faults", broker=f"amqp://guest:guest@localhost:{port}//")
-    try:
-        active = app.control.inspect(destination=[node], timeout=1.5).active() or {}
-    finally:
-        app.close()
+    active = control(port, lambda app: app.control.inspect(destination=[node], timeout=1.5).active()) or {}
     # The one that started last: it has the longest to run, so it is still
     # running when the kill arrives.
     candidates = sorted((req for req in active.get(node, [])
@@ -673,12 +690,7 @@ class InitCrash(Scenario):
                 time.sleep(0.2)
             self.health["halted"] = self.healthz()
             self.health["alive_while_halted"] = w.alive()
-            from celery import Celery
-            app = Celery("faults", broker=self.broker.url)
-            try:
-                self.health["ping"] = app.control.ping(destination=[w.node], timeout=3)
-            finally:
-                app.close()
+            self.health["ping"] = control(self.broker.port, lambda app: app.control.ping(destination=[w.node], timeout=3))
         else:
             target.unlink()
             self.fault("removed libinitcrash.so")
