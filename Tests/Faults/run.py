@@ -471,7 +471,10 @@ def control(port: int, call, attempts: int = 3):
         try:
             return call(app)
         except Exception as exc:
-            log(f"control call failed ({type(exc).__name__}: {exc}); attempt {attempt + 1} of {attempts}")
+            import traceback
+            where = " <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}"
+                                for f in reversed(traceback.extract_tb(exc.__traceback__)[-4:]))
+            log(f"control call failed ({type(exc).__name__}: {exc} at {where}); attempt {attempt + 1} of {attempts}")
             time.sleep(0.5)
         finally:
             app.close()
