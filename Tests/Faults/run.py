@@ -463,13 +463,17 @@ def _ppid(pid: int) -> int:
 
 
 def control(port: int, call, attempts: int = 3):
-    """A remote-control call through a stock Celery client; None if it
-    keeps failing (a connection error is retried: it is not what is tested)."""
+    """A remote-control call through a stock Celery client, on a connection
+    of its own: without one, Celery takes it from kombu's process-wide pool,
+    where a connection from an earlier scenario may be one a broker restart
+    has since closed (ConnectionResetError on the first write). None if it
+    keeps failing."""
     from celery import Celery
     for attempt in range(attempts):
         app = Celery("faults", broker=f"amqp://guest:guest@127.0.0.1:{port}//")
+        conn = app.connection_for_write()
         try:
-            return call(app)
+            return call(app, conn)
         except Exception as exc:
             import traceback
             where = " <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}"
@@ -477,6 +481,7 @@ def control(port: int, call, attempts: int = 3):
             log(f"control call failed ({type(exc).__name__}: {exc} at {where}); attempt {attempt + 1} of {attempts}")
             time.sleep(0.5)
         finally:
+            conn.release()
             app.close()
     return None
 
@@ -484,7 +489,7 @@ def control(port: int, call, attempts: int = 3):
 def busy_pool_pid(node: str, port: int, task: str = "arith.sleep") -> tuple[int, str] | None:
     """(pid, task id) of a pool process running `task` (not a redelivery),
     from `inspect active`."""
-    active = control(port, lambda app: app.control.inspect(destination=[node], timeout=1.5).active()) or {}
+    active = control(port, lambda app, conn: app.control.inspect(destination=[node], timeout=1.5, connection=conn).active()) or {}
     # The one that started last: it has the longest to run, so it is still
     # running when the kill arrives.
     candidates = sorted((req for req in active.get(node, [])
@@ -693,7 +698,7 @@ class InitCrash(Scenario):
                 time.sleep(0.2)
             self.health["halted"] = self.healthz()
             self.health["alive_while_halted"] = w.alive()
-            self.health["ping"] = control(self.broker.port, lambda app: app.control.ping(destination=[w.node], timeout=3))
+            self.health["ping"] = control(self.broker.port, lambda app, conn: app.control.ping(destination=[w.node], timeout=3, connection=conn))
         else:
             target.unlink()
             self.fault("removed libinitcrash.so")
