@@ -44,7 +44,8 @@ struct CallCommand: ParsableCommand {
     func run() throws {
         let urlText = broker ?? getenv("CELERY_BROKER_URL").map { String(cString: $0) } ?? "amqp://guest:guest@localhost:5672//"
         let url = try BrokerURL(parsing: urlText)
-        let conn = AMQPConnection(url: url, heartbeat: 0, connectionName: "plugworker call")
+        let conn = AMQPConnection(url: url, heartbeat: 0, connectionName: "plugworker call",
+                                  tls: (try? TLSOptions.fromQuery(url.query)) ?? TLSOptions())
         let id = UUID4.make()
         let replyQueue = UUID4.make()
         do {

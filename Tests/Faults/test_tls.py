@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import ssl
+import subprocess
 import sys
 import time
 import urllib.request
@@ -119,6 +120,11 @@ def test_amqps_ca_from_url_query_and_client_certificate(broker, certs, workers):
     finally:
         app.close()
     assert ssl_connections(broker).get(f"plugworker {w.node}") == "true"
+    # `plugworker call` reads the same query.
+    done = subprocess.run([str(harness.plugworker_binary()), "call", "--broker", f"{broker.tls_url}?ssl_ca_certs={certs['ca']}",
+                           "--queue", w.queue, "--timeout", "15", "arith.add", "40", "2"],
+                          capture_output=True, text=True, timeout=30)
+    assert (done.returncode, done.stdout.strip()) == (0, "42"), done.stderr
     # The URL's query (file paths) stays out of the banner's masked URL.
     assert "ssl_keyfile" not in w.log_text()
 
