@@ -23,13 +23,14 @@ set -euo pipefail
 # Debian packages: compiler and make, pkg-config (SwiftPM finds libffi,
 # librabbitmq and zlib with it), the libraries' headers, the broker, valgrind
 # (scripts/leakcheck.sh), python3-venv (a Celery client for the integration
-# tests), chromium (headless, for the screenshot of Flower's dashboard in
+# tests), openssl (the test CA and certificates of Tests/Faults/test_tls.py),
+# chromium (headless, for the screenshot of Flower's dashboard in
 # Tests/Integration/test_flower.py), git and ca-certificates (SwiftPM fetches
 # dependencies).
 PW_PACKAGES=(
     build-essential pkg-config git ca-certificates
     libffi-dev librabbitmq-dev zlib1g-dev
-    rabbitmq-server valgrind python3-venv chromium
+    rabbitmq-server valgrind python3-venv openssl chromium
 )
 
 PW_BROKER_HOST=127.0.0.1

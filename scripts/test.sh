@@ -6,6 +6,8 @@
 #   2. scripts/leakcheck.sh         valgrind over the plugin host, if present
 #   3. scripts/fuzz.sh              a short libFuzzer run of each fuzz target
 #   4. Tests/Integration/run.sh     against the local RabbitMQ, if present
+#   5. Tests/Faults/run.sh          fault injection and TLS, each on a private
+#                                   RabbitMQ node it starts and stops itself
 #
 # Every step runs even when an earlier one fails; the exit status is non-zero
 # if any failed, and the last line sums up.
@@ -63,6 +65,14 @@ if [ -f Tests/Integration/run.sh ]; then
     run_step "integration" bash Tests/Integration/run.sh
 else
     skip_step "integration" "no runner at Tests/Integration/run.sh yet"
+fi
+
+# Fault injection (docs/RELIABILITY.md) and amqps://: a private RabbitMQ
+# node of their own (never the shared one), about 3 minutes.
+if [ -f Tests/Faults/run.sh ]; then
+    run_step "faults" bash Tests/Faults/run.sh
+else
+    skip_step "faults" "no runner at Tests/Faults/run.sh"
 fi
 
 summary=$(printf '%s; ' "${results[@]}")

@@ -60,7 +60,8 @@ public final class CeleryClient {
         }
         origin = "gen\(getpid())@\(Self.hostname())"
         replyQueue = UUID4.make()
-        connection = AMQPConnection(url: url, heartbeat: 0, connectionName: "plugworker client")
+        connection = AMQPConnection(url: url, heartbeat: 0, connectionName: "plugworker client",
+                                    tls: (try? TLSOptions.fromQuery(url.query)) ?? TLSOptions())
         do {
             try connection.connect(timeout: connectTimeout)
             _ = try connection.queueDeclare(name: replyQueue, durable: false, exclusive: true, autoDelete: true)

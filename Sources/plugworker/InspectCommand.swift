@@ -89,7 +89,8 @@ struct RemoteControlRun {
         let urlText = options.broker ?? getenv("CELERY_BROKER_URL").map { String(cString: $0) }
             ?? "amqp://guest:guest@localhost:5672//"
         let url = try BrokerURL(parsing: urlText)
-        let conn = AMQPConnection(url: url, heartbeat: 0, connectionName: "plugworker \(kind)")
+        let conn = AMQPConnection(url: url, heartbeat: 0, connectionName: "plugworker \(kind)",
+                                  tls: (try? TLSOptions.fromQuery(url.query)) ?? TLSOptions())
         let replies: [(node: String, payload: JSON)]
         do {
             try conn.connect(timeout: 10)

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import ArgumentParser
 import PlugworkerBeat
+import PlugworkerBroker
 import Logging
 import PlugworkerCore
 import PlugworkerPool
@@ -80,6 +81,15 @@ struct WorkerCommand: ParsableCommand {
 
     @Flag(name: .customLong("task-track-started"), help: "Publish a STARTED result when a task starts, for every task (Celery's task_track_started; else per task option).")
     var trackStarted = false
+
+    @Option(name: .customLong("broker-ca"), help: ArgumentHelp("amqps://: PEM file of the CAs that may sign the broker's certificate (default: the URL's ssl_ca_certs, else the system's bundle).", valueName: "file"))
+    var brokerCA: String?
+
+    @Option(name: .customLong("broker-cert"), help: ArgumentHelp("amqps://: PEM client certificate (with --broker-key), for brokers that ask for one.", valueName: "file"))
+    var brokerCert: String?
+
+    @Option(name: .customLong("broker-key"), help: ArgumentHelp("amqps://: PEM private key of --broker-cert.", valueName: "file"))
+    var brokerKey: String?
 
     @Option(name: .customLong("max-message-size"), help: "Reject message bodies larger than this many bytes.")
     var maxMessageSize: Int = 16 << 20
@@ -205,6 +215,17 @@ struct WorkerCommand: ParsableCommand {
         options.queueType = queueType
         options.queueArguments = try parsedQueueArguments()
         options.trackStarted = trackStarted
+        // TLS: the URL's ssl_* query parameters, then the flags. The
+        // certificate is always verified unless the URL says ssl_cert_reqs=CERT_NONE.
+        do {
+            options.tls = try TLSOptions.fromQuery(BrokerURL(parsing: options.brokerURL).query)
+        } catch {
+            FileHandleOutput.stderr(error.description)
+            throw ExitStatus.config
+        }
+        if let brokerCA { options.tls.caFile = brokerCA }
+        if let brokerCert { options.tls.certificateFile = brokerCert }
+        if let brokerKey { options.tls.keyFile = brokerKey }
         options.maxMessageSize = maxMessageSize
         options.brokerHeartbeat = brokerHeartbeat
         options.sendTaskEvents = taskEvents

@@ -59,7 +59,8 @@ public final class BrokerTaskSender {
             while try connection.nextEvent(timeout: 0) != nil {}
             return connection
         }
-        let conn = AMQPConnection(url: url, heartbeat: 0, connectionName: "plugworker beat")
+        let conn = AMQPConnection(url: url, heartbeat: 0, connectionName: "plugworker beat",
+                                  tls: (try? TLSOptions.fromQuery(url.query)) ?? TLSOptions())
         try conn.connect(timeout: connectTimeout)
         logger.info("beat: Connected to \(url.masked)")
         connection = conn

@@ -102,6 +102,7 @@ extension Consumer: ControlTarget {
         o["worker_concurrency"] = .int(Int64(options.concurrency))
         o["worker_prefetch_multiplier"] = .int(Int64(options.prefetchMultiplier))
         o["task_acks_late"] = .bool(options.acksLate)
+        o["task_reject_on_worker_lost"] = .bool(options.rejectOnWorkerLost)
         o["worker_send_task_events"] = .bool(events.enabled)
         o["broker_heartbeat"] = .int(Int64(options.brokerHeartbeat))
         o["task_default_queue"] = .string(options.queues.first ?? "celery")

@@ -285,7 +285,7 @@ final class Consumer {
     func connect() {
         guard connection == nil, !isStopping else { return }
         let conn = AMQPConnection(url: url, heartbeat: options.brokerHeartbeat,
-                                  connectionName: "plugworker \(options.nodeName)", logger: logger)
+                                  connectionName: "plugworker \(options.nodeName)", tls: options.tls, logger: logger)
         stepConsumers.removeAll()
         taskQueueTags.removeAll()
         controlTag = nil

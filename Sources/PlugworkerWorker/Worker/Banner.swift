@@ -18,7 +18,7 @@ struct Banner {
         let concurrency = options.autoscale.map { "{min=\($0.min), max=\($0.max)}" } ?? "\(options.concurrency)"
         lines.append(".> concurrency: \(concurrency) (prefork)")
         lines.append(".> prefetch:    \(options.prefetchCount) (\(options.maxConcurrency) × \(options.prefetchMultiplier))")
-        lines.append(".> acks:        \(options.acksLate ? "late" : "early (per-task acks_late honoured)")")
+        lines.append(".> acks:        \(options.acksLate ? "late" : "early (per-task acks_late honoured)")\(options.rejectOnWorkerLost ? ", reject_on_worker_lost" : "")")
         lines.append("")
         lines.append("[queues]")
         for q in options.queues { lines.append(".> \(q.padding(16)) exchange=\(q)(direct) key=\(q)") }

@@ -1,5 +1,6 @@
 import PlugworkerCore
 import PlugworkerBeat
+import PlugworkerBroker
 /// How a worker runs: what `plugworker` (the `worker` command) was told.
 /// Names and defaults follow `celery worker`'s options.
 public struct WorkerOptions: Sendable {
@@ -18,6 +19,9 @@ public struct WorkerOptions: Sendable {
     /// `--task-track-started`: publish STARTED for every task (Celery's
     /// `task_track_started`); a task's own `track_started` option wins.
     public var trackStarted = false
+    /// TLS for `amqps://` (`--broker-ca`, `--broker-cert`, `--broker-key`,
+    /// or the URL's `ssl_*` query parameters).
+    public var tls = TLSOptions()
     /// `--max-message-size`: bodies larger than this are rejected (bytes).
     public var maxMessageSize = 16 << 20
     /// AMQP heartbeat, seconds (0 disables).
