@@ -97,6 +97,16 @@ def app(broker_url):
     client.close()
 
 
+@pytest.fixture
+def client(broker_url):
+    """A stock Celery client of the test's own (rpc:// results), for tests
+    whose result consumers must not see other tests' replies."""
+    app = Celery("plugworker-it-private", broker=broker_url, backend="rpc://")
+    app.conf.broker_connection_retry_on_startup = True
+    yield app
+    app.close()
+
+
 @pytest.fixture(scope="session")
 def worker(worker_kind, queue_name, broker_url, tmp_path_factory):
     """The running worker under test (a harness.WorkerProcess), ready."""

@@ -36,6 +36,8 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+FIXTURE_PLUGINS = REPO_ROOT / "Tests" / "Fixtures" / "Plugins"
+PLUGIN_INCLUDE = REPO_ROOT / "Sources" / "CPlugworker" / "include"
 STAND_IN_DIR = Path(__file__).resolve().parent / "stand_in"
 DEFAULT_BROKER_URL = "amqp://guest:guest@localhost:5672//"
 
@@ -417,3 +419,16 @@ def ensure_broker_running(url: str | None = None, timeout: float = 90.0) -> None
         return
     rabbitmqctl("start_app")
     wait_for_broker(url, timeout)
+
+
+def build_fixture_plugin(name: str, out: Path) -> Path:
+    """Builds Tests/Fixtures/Plugins/<name>.c into out/lib<name>.so with the
+    plain `cc` line a plugin author uses (warnings are errors), in a
+    directory only we may write (the loader refuses others'). Returns out."""
+    os.chmod(out, 0o700)
+    done = subprocess.run(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-shared", "-fPIC",
+                           "-fvisibility=hidden", f"-I{PLUGIN_INCLUDE}", "-o", str(out / f"lib{name}.so"),
+                           str(FIXTURE_PLUGINS / f"{name}.c")], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"cc {name}.c failed:\n{done.stderr}")
+    return out

@@ -28,7 +28,6 @@ import shutil
 import socket
 import struct
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse

@@ -17,17 +17,14 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
 import time
 import uuid
 from pathlib import Path
 
 import pytest
-from celery import Celery
 
-REPO = Path(__file__).resolve().parents[2]
-FIXTURE = REPO / "Tests" / "Fixtures" / "Plugins" / "poollimits.c"
-INCLUDE = REPO / "Sources" / "CPlugworker" / "include"
+import harness
+
 TIMEOUT = 20
 
 
@@ -40,21 +37,7 @@ def _plugworker_only(worker_kind):
 @pytest.fixture(scope="module")
 def plugin_dir(tmp_path_factory) -> Path:
     """A private directory with libpoollimits.so, built with plain cc."""
-    out = tmp_path_factory.mktemp("poollimits-plugin")
-    os.chmod(out, 0o700)
-    done = subprocess.run(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-shared", "-fPIC",
-                           "-fvisibility=hidden", f"-I{INCLUDE}", "-o", str(out / "libpoollimits.so"),
-                           str(FIXTURE)], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    return out
-
-
-@pytest.fixture
-def client(broker_url):
-    app = Celery("plugworker-it-poollimits", broker=broker_url, backend="rpc://")
-    app.conf.broker_connection_retry_on_startup = True
-    yield app
-    app.close()
+    return harness.build_fixture_plugin("poollimits", tmp_path_factory.mktemp("poollimits-plugin"))
 
 
 @pytest.fixture

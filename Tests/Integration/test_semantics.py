@@ -18,21 +18,17 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from celery import Celery
 from kombu import Connection, Exchange, Queue
 
+import harness
 from test_metrics import free_port, get, parse_prometheus, value
 
-REPO = Path(__file__).resolve().parents[2]
-FIXTURE = REPO / "Tests" / "Fixtures" / "Plugins" / "semantics.c"
-INCLUDE = REPO / "Sources" / "CPlugworker" / "include"
 TIMEOUT = 20
 
 
@@ -45,21 +41,7 @@ def _plugworker_only(worker_kind):
 @pytest.fixture(scope="module")
 def semantics_dir(tmp_path_factory) -> Path:
     """A private directory with libsemantics.so, built with plain cc."""
-    out = tmp_path_factory.mktemp("semantics-plugin")
-    os.chmod(out, 0o700)
-    done = subprocess.run(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-shared", "-fPIC",
-                           "-fvisibility=hidden", f"-I{INCLUDE}", "-o", str(out / "libsemantics.so"),
-                           str(FIXTURE)], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    return out
-
-
-@pytest.fixture
-def client(broker_url):
-    app = Celery("plugworker-it-semantics", broker=broker_url, backend="rpc://")
-    app.conf.broker_connection_retry_on_startup = True
-    yield app
-    app.close()
+    return harness.build_fixture_plugin("semantics", tmp_path_factory.mktemp("semantics-plugin"))
 
 
 @pytest.fixture
@@ -230,7 +212,8 @@ def test_warm_shutdown_gives_back_held_and_rate_limited(start, client):
     exits at once and gives them back; another worker runs every one."""
     first, queue = start()
     limited = [client.send_task("semantics.limited", args=[i], queue=queue) for i in range(20)]
-    later = [client.send_task("arith.add", args=[i, 0], queue=queue, countdown=30) for i in range(3)]
+    for i in range(3):  # held for their ETA
+        client.send_task("arith.add", args=[i, 0], queue=queue, countdown=30)
     time.sleep(0.5)
     began = time.monotonic()
     assert first.stop() == 0
