@@ -13,6 +13,7 @@ the one node asked.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -113,6 +114,19 @@ def start_worker(kind: str, log_dir: Path, *, concurrency: int = 1, extra_args=(
         proc.stop()
         raise
     return proc
+
+
+@contextlib.contextmanager
+def running_worker(kind: str, app, log_dir: Path, *, concurrency: int = 1, extra_args=()):
+    """A worker started with start_worker, answering remote control; stopped
+    and its queue deleted on leaving the block."""
+    proc = start_worker(kind, log_dir, concurrency=concurrency, extra_args=extra_args)
+    try:
+        wait_for_control(app, proc.node)
+        yield proc
+    finally:
+        proc.stop()
+        delete_queues(proc.queue)
 
 
 def delete_queues(*queues: str) -> None:

@@ -49,14 +49,9 @@ DIFFERENCES = {
 @pytest.fixture(scope="module")
 def ctl(worker_kind, app, tmp_path_factory):
     """The module's worker: -c 1 (so a second task waits as 'reserved'), -E."""
-    proc = celery_cli.start_worker(worker_kind, tmp_path_factory.getbasetemp(), concurrency=1,
-                                   extra_args=["-E"])
-    try:
-        celery_cli.wait_for_control(app, proc.node)
+    with celery_cli.running_worker(worker_kind, app, tmp_path_factory.getbasetemp(), concurrency=1,
+                                   extra_args=["-E"]) as proc:
         yield proc
-    finally:
-        proc.stop()
-        celery_cli.delete_queues(proc.queue)
 
 
 @pytest.fixture(autouse=True)

@@ -79,14 +79,9 @@ def _poll(what: str, fn, timeout: float = 15.0, interval: float = 0.25):
 
 @pytest.fixture(scope="module")
 def fl_worker(worker_kind, app, tmp_path_factory):
-    proc = celery_cli.start_worker(worker_kind, tmp_path_factory.getbasetemp(), concurrency=2,
-                                   extra_args=["-E"])
-    try:
-        celery_cli.wait_for_control(app, proc.node)
+    with celery_cli.running_worker(worker_kind, app, tmp_path_factory.getbasetemp(), concurrency=2,
+                                   extra_args=["-E"]) as proc:
         yield proc
-    finally:
-        proc.stop()
-        celery_cli.delete_queues(proc.queue)
 
 
 @pytest.fixture(scope="module")
