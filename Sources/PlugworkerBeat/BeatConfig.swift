@@ -108,15 +108,6 @@ public struct BeatConfig: Sendable, Equatable {
     }
 
     static func readText(_ path: String) -> String? {
-        guard let f = fopen(path, "rb") else { return nil }
-        defer { fclose(f) }
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 8192)
-        while true {
-            let n = fread(&chunk, 1, chunk.count, f)
-            if n > 0 { out.append(contentsOf: chunk[0..<n]) }
-            if n < chunk.count { break }
-        }
-        return String(decoding: out, as: UTF8.self)
+        FileBytes.read(path).map { String(decoding: $0, as: UTF8.self) }
     }
 }

@@ -56,28 +56,11 @@ public struct BeatState: Sendable, Equatable {
     /// Writes the state to `path` atomically.
     /// - Throws: `.stateWrite` naming the file and the system's reason.
     public func save(path: String) throws(BeatError) {
-        let tmp = path + ".tmp"
-        let bytes = json.serializedBytes + [0x0A]
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw Self.writeError(path) }
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let e = Self.writeError(path)
-                close(fd)
-                throw e
-            }
-            done += n
+        do {
+            try FileBytes.replace(path, with: json.serializedBytes + [0x0A])
+        } catch {
+            throw BeatError(.stateWrite, "cannot write the beat state \(path): \(error)",
+                            hint: "make its directory writable, or choose another file with -s/--schedule")
         }
-        _ = fsync(fd)
-        close(fd)
-        guard rename(tmp, path) == 0 else { throw Self.writeError(path) }
-    }
-
-    private static func writeError(_ path: String) -> BeatError {
-        BeatError(.stateWrite, "cannot write the beat state \(path): \(String(cString: strerror(errno)))",
-                  hint: "make its directory writable, or choose another file with -s/--schedule")
     }
 }

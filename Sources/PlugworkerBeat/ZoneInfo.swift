@@ -52,7 +52,7 @@ public struct ZoneInfo: Sendable, Equatable {
                             hint: "use a name from the tz database, e.g. Europe/Paris or UTC")
         }
         let path = dir + "/" + name
-        guard let bytes = readFile(path) else {
+        guard let bytes = FileBytes.read(path, limit: 1 << 20) else {
             throw BeatError(.unknownTimeZone, "unknown time zone \"\(name)\": cannot read \(path)",
                             hint: "use a name from the tz database (see \(dir)); on Debian install the tzdata package")
         }
@@ -149,19 +149,6 @@ public struct ZoneInfo: Sendable, Equatable {
         return ZoneInfo(name: name, transitions: transitions, transitionTypes: types, offsets: offsets, footer: footer)
     }
 
-    private static func readFile(_ path: String) -> [UInt8]? {
-        guard let f = fopen(path, "rb") else { return nil }
-        defer { fclose(f) }
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = fread(&chunk, 1, chunk.count, f)
-            if n > 0 { out.append(contentsOf: chunk[0..<n]) }
-            if n < chunk.count { break }
-            if out.count > 1 << 20 { return nil }
-        }
-        return out
-    }
 }
 
 /// A TZif file that could not be read.

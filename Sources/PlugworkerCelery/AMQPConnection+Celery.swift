@@ -12,4 +12,31 @@ extension AMQPConnection {
         _ = try queueDeclare(name: name, durable: true, exclusive: false, autoDelete: false)
         try queueBind(queue: name, exchange: name, routingKey: name)
     }
+
+    /// Publishes a task message the way every sender here does: its queue
+    /// declared first as kombu declares it, a named exchange checked
+    /// (passively) first — a publish to a missing one would close the
+    /// channel later and take the messages published after it —, each only
+    /// once per connection, which `declared` remembers (empty it on a new
+    /// connection).
+    public func publish(_ task: OutgoingTask, declared: inout Set<String>) throws(BrokerError) {
+        if let queue = task.declareQueue, !declared.contains(queue) {
+            try declareTaskQueue(queue)
+            declared.insert(queue)
+        }
+        if !task.exchange.isEmpty, !declared.contains("exchange:" + task.exchange) {
+            try exchangeDeclare(name: task.exchange, passive: true)
+            declared.insert("exchange:" + task.exchange)
+        }
+        let (properties, body) = task.message.encode()
+        try basicPublish(exchange: task.exchange, routingKey: task.routingKey, properties: properties, body: body)
+    }
+}
+
+extension OutgoingTask {
+    /// `message` to `queue` through the default exchange, the queue declared
+    /// first (what beat and `send_task(queue=...)` do).
+    public static func toQueue(_ message: TaskMessageEncoder, _ queue: String) -> OutgoingTask {
+        OutgoingTask(message: message, exchange: "", routingKey: queue, declareQueue: queue)
+    }
 }

@@ -155,21 +155,9 @@ public final class CeleryClient {
     func publish(_ application: SignatureApplier.Application) throws(ClientError) {
         if let problem = application.problems.first { throw ClientError(.invalidArgument, problem) }
         do {
-            for task in application.tasks {
-                if let queue = task.declareQueue, !declared.contains(queue) {
-                    try connection.declareTaskQueue(queue)
-                    declared.insert(queue)
-                }
-                // A named exchange is checked first: publishing to a missing
-                // one would close the channel, and our reply consumer with it.
-                if !task.exchange.isEmpty, !declared.contains("exchange:" + task.exchange) {
-                    try connection.exchangeDeclare(name: task.exchange, passive: true)
-                    declared.insert("exchange:" + task.exchange)
-                }
-                let (properties, body) = task.message.encode()
-                try connection.basicPublish(exchange: task.exchange, routingKey: task.routingKey,
-                                            properties: properties, body: body)
-            }
+            // (A missing exchange is caught before the publish, which would
+            // otherwise close the channel, and our reply consumer with it.)
+            for task in application.tasks { try connection.publish(task, declared: &declared) }
         } catch {
             if error.code == .channelClosed { try? consumeReplies() }
             throw .broker(error)

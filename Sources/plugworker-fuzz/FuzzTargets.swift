@@ -170,7 +170,7 @@ struct FuzzReplay {
         var count = 0
         for path in args.dropFirst(2) {
             for file in files(at: path) {
-                guard let bytes = read(file) else { continue }
+                guard let bytes = FileBytes.read(file) else { continue }
                 bytes.withUnsafeBytes { FuzzState.shared.run($0) }
                 count += 1
             }
@@ -189,16 +189,5 @@ struct FuzzReplay {
         return out.sorted()
     }
 
-    static func read(_ path: String) -> [UInt8]? {
-        guard let f = fopen(path, "rb") else { return nil }
-        defer { fclose(f) }
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = fread(&chunk, 1, chunk.count, f)
-            out.append(contentsOf: chunk[0..<n])
-            if n < chunk.count { return out }
-        }
-    }
 }
 #endif

@@ -35,7 +35,7 @@ struct StateFileTests {
         let (back, problem) = StateFile.load(path: path, now: 2000)
         #expect(problem == nil)
         #expect(back == state)
-        let text = String(decoding: StateFile.readFile(path) ?? [], as: UTF8.self)
+        let text = String(decoding: FileBytes.read(path) ?? [], as: UTF8.self)
         #expect(text.hasPrefix(#"{"format": "plugworker-statedb", "version": 1, "clock": 42, "revoked": [["a", 1000.25]"#))
     }
 

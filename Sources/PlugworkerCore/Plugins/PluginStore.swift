@@ -85,7 +85,7 @@ public final class PluginStore {
     /// - Throws: `PluginError(.notFound)` if it cannot be read,
     ///   `.loadFailed` if the copy cannot be written.
     public func copy(_ original: String) throws(PluginError) -> Copy {
-        guard let bytes = Self.readFile(original) else {
+        guard let bytes = FileBytes.read(original) else {
             throw PluginError(.notFound, "\(original): no such plugin file", detail: "read: \(String(cString: strerror(errno)))",
                               hint: "check the path and its permissions", path: original)
         }
@@ -96,53 +96,26 @@ public final class PluginStore {
         var st = stat()
         if stat(path, &st) == 0 && Int(st.st_size) == bytes.count { return Copy(original: original, path: path, digest: digest) }
         try Self.makePrivateDirectory(dir)
-        // Write under a temporary name, then rename: a copy is whole or absent.
-        let temporary = dir + "/.\(name).tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw writeFailed(path, "open") }
-        var written = 0
-        while written < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else {
-                let error = writeFailed(path, "write")
-                close(fd)
-                unlink(temporary)
-                throw error
-            }
-            written += n
+        // Whole or absent, and read-only: it is mapped by running processes.
+        do {
+            try FileBytes.replace(path, with: bytes, mode: 0o500)
+        } catch {
+            throw writeFailed(path, error)
         }
-        fchmod(fd, 0o500)
-        close(fd)
-        guard rename(temporary, path) == 0 else { throw writeFailed(path, "rename") }
         return Copy(original: original, path: path, digest: digest)
     }
 
-    func writeFailed(_ path: String, _ call: String) -> PluginError {
+    func writeFailed(_ path: String, _ error: FileBytes.WriteError) -> PluginError {
         PluginError(.loadFailed, "\(path): cannot write the private copy of a plugin",
-                    detail: "\(call): \(String(cString: strerror(errno)))",
+                    detail: "\(error)",
                     hint: "free some space in \(root), or set XDG_RUNTIME_DIR / TMPDIR elsewhere", path: path)
     }
 
     /// The SHA-256 of a file's bytes, or nil if it cannot be read.
     public static func digest(of path: String) -> String? {
-        readFile(path).map(SHA256.hex)
+        FileBytes.read(path).map(SHA256.hex)
     }
 
-    static func readFile(_ path: String) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 { return nil }
-            if n == 0 { return out }
-            out.append(contentsOf: chunk[0..<n])
-        }
-    }
 
     /// Deletes every copy and the store's directories (at exit). Processes
     /// that mapped a copy keep it; only the names go.

@@ -26,13 +26,7 @@ public final class BrokerTaskSender {
     /// Publishes `message` to `queue`; false (logged) when the broker cannot be reached.
     public func send(_ message: TaskMessageEncoder, queue: String) -> Bool {
         do {
-            let conn = try connected()
-            if !declared.contains(queue) {
-                try conn.declareTaskQueue(queue)
-                declared.insert(queue)
-            }
-            let (properties, body) = message.encode()
-            try conn.basicPublish(exchange: "", routingKey: queue, properties: properties, body: body)
+            try connected().publish(.toQueue(message, queue), declared: &declared)
             failures = 0
             return true
         } catch {

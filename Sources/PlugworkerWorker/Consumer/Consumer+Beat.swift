@@ -8,12 +8,7 @@ extension Consumer {
     func sendTask(_ message: TaskMessageEncoder, queue: String) -> Bool {
         guard let conn = connection else { return false }
         do {
-            if !declaredForSending.contains(queue) {
-                try conn.declareTaskQueue(queue)
-                declaredForSending.insert(queue)
-            }
-            let (properties, body) = message.encode()
-            try conn.basicPublish(exchange: "", routingKey: queue, properties: properties, body: body)
+            try conn.publish(.toQueue(message, queue), declared: &declaredForSending)
             return true
         } catch {
             connectionLost(error)

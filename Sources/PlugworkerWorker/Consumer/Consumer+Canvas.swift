@@ -55,19 +55,7 @@ extension Consumer {
             return
         }
         do {
-            if let queue = task.declareQueue, !declaredForSending.contains(queue) {
-                try conn.declareTaskQueue(queue)
-                declaredForSending.insert(queue)
-            }
-            // A named exchange is checked (passively) once per connection:
-            // a publish to a missing one would close the channel later,
-            // taking the messages published after it (this task's result).
-            if !task.exchange.isEmpty, !declaredForSending.contains("exchange:" + task.exchange) {
-                try conn.exchangeDeclare(name: task.exchange, passive: true)
-                declaredForSending.insert("exchange:" + task.exchange)
-            }
-            let (properties, body) = task.message.encode()
-            try conn.basicPublish(exchange: task.exchange, routingKey: task.routingKey, properties: properties, body: body)
+            try conn.publish(task, declared: &declaredForSending)
         } catch {
             if error.code == .channelClosed {
                 // The broker refused this message's queue or exchange (404

@@ -59,7 +59,7 @@ struct StateFile: Equatable {
     ///   (the state is then empty).
     static func load(path: String, now: Double, expiry: Double = RevokedSet.defaultExpiry,
                      maxCount: Int = RevokedSet.defaultMaxCount) -> (state: StateFile, problem: LoadProblem?) {
-        guard let bytes = readFile(path) else {
+        guard let bytes = FileBytes.read(path) else {
             if errno == ENOENT { return (StateFile(), nil) }
             return (StateFile(), LoadProblem(description: "cannot read \(path): \(String(cString: strerror(errno)))"))
         }
@@ -103,22 +103,6 @@ struct StateFile: Equatable {
         return state
     }
 
-    static func readFile(_ path: String) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                return nil
-            }
-            if n == 0 { return out }
-            out.append(contentsOf: chunk[0..<n])
-        }
-    }
 
     // MARK: The revoked set
 
@@ -159,41 +143,10 @@ struct StateFile: Equatable {
     /// Writes the state to `path` atomically (see the type's description).
     /// - Throws: `SaveError` naming the file, the call that failed and why.
     func save(path: String) throws(SaveError) {
-        let tmp = path + ".tmp"
-        let bytes = json.serializedBytes + [0x0A]
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw SaveError(path: path, call: "open") }
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let e = SaveError(path: path, call: "write")
-                close(fd)
-                unlink(tmp)
-                throw e
-            }
-            done += n
-        }
-        guard fsync(fd) == 0 else {
-            let e = SaveError(path: path, call: "fsync")
-            close(fd)
-            unlink(tmp)
-            throw e
-        }
-        close(fd)
-        guard rename(tmp, path) == 0 else {
-            let e = SaveError(path: path, call: "rename")
-            unlink(tmp)
-            throw e
-        }
-        // The rename itself is durable once the directory is synced.
-        let slash = path.lastIndex(of: "/")
-        let dir = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
-        let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dfd >= 0 {
-            _ = fsync(dfd)
-            close(dfd)
+        do {
+            try FileBytes.replace(path, with: json.serializedBytes + [0x0A], mode: 0o600)
+        } catch {
+            throw SaveError(path: path, call: error.call, errnoValue: error.errnoValue)
         }
     }
 
