@@ -432,3 +432,18 @@ def build_fixture_plugin(name: str, out: Path) -> Path:
     if done.returncode != 0:
         raise RuntimeError(f"cc {name}.c failed:\n{done.stderr}")
     return out
+
+
+def wait_for(predicate, timeout: float, what: str, describe=lambda: ""):
+    """Polls predicate() every 50 ms until it returns something truthy and
+    returns that; fails the test naming `what` (and describe(), e.g. a log)
+    after `timeout` seconds."""
+    import pytest
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:g} s waiting for {what}\n{describe()}".rstrip())
+        time.sleep(0.05)

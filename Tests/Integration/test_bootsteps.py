@@ -41,6 +41,7 @@ from celery import Celery
 from kombu import Connection
 
 import harness
+from harness import wait_for
 
 TASK_TIMEOUT = 15       # seconds for one Celery result
 EVENT_TIMEOUT = 10      # seconds for a line to show up in a plugin's file
@@ -97,19 +98,6 @@ def read_events(path: Path) -> list[Event]:
 def of(events: list[Event], event: str, /, **match) -> list[Event]:
     return [e for e in events if e.event == event
             and all(e.fields.get(k) == v for k, v in match.items())]
-
-
-def wait_for(predicate, timeout: float, what: str, describe=lambda: ""):
-    """Polls predicate() until it returns something truthy; returns that.
-    Fails with `what` and describe() (e.g. the file) after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:g} s waiting for {what}\n{describe()}")
-        time.sleep(0.05)
 
 
 def file_text(path: Path) -> str:

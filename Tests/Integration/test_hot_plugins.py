@@ -35,6 +35,7 @@ from celery import Celery
 from celery.exceptions import NotRegistered
 
 import harness
+from harness import wait_for
 
 TASK_TIMEOUT = 15      # seconds for one result
 HOT_TIMEOUT = 1.5      # seconds from a file landing to its tasks being listed (target: 1 s)
@@ -119,17 +120,6 @@ def plugins_listing(app, node: str) -> list[dict]:
         if node in reply:
             return reply[node]
     pytest.fail(f"no reply to the plugins command from {node}: {replies}")
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def call(app, queue: str, name: str, *args, timeout: float = TASK_TIMEOUT):

@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 import harness
+from harness import wait_for
 
 TIMEOUT = 20
 
@@ -55,16 +56,6 @@ def stats(client, node) -> dict:
     reply = (client.control.inspect(destination=[node], timeout=2).stats() or {}).get(node)
     assert reply, f"no stats from {node}"
     return reply
-
-
-def wait_for(what, timeout: float, message: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = what()
-        if value:
-            return value
-        assert time.monotonic() < deadline, message
-        time.sleep(0.1)
 
 
 def run(client, queue, name, *args, **options):

@@ -25,6 +25,7 @@ from celery.exceptions import TaskRevokedError
 from kombu import Connection
 
 import harness
+from harness import wait_for
 
 TIMEOUT = 15
 
@@ -44,13 +45,6 @@ def _revoked_on(app, node: str) -> list:
         if node in replies:
             return replies[node]
     raise AssertionError(f"{node} did not answer `inspect revoked`")
-
-
-def _wait_for(predicate, what: str, timeout: float = 5.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 def test_statedb_keeps_revokes_across_restart(app, custom_worker, worker_kind, tmp_path):
@@ -105,7 +99,7 @@ def test_mingle_merges_revokes_from_a_running_node(app, custom_worker):
     assert re.search(r"mingle: sync with [1-9]\d* nodes", log_b), log_b
     assert "mingle: sync complete" in log_b
     # A answered B's hello (and logged it, as Celery does).
-    _wait_for(lambda: f"sync with {b.node}" in a.log_text(), f"{a.node} to log 'sync with {b.node}'")
+    wait_for(lambda: f"sync with {b.node}" in a.log_text(), 5.0, f"{a.node} to log 'sync with {b.node}'")
     assert doomed in _revoked_on(app, b.node)
     result = app.send_task("arith.add", args=[1, 2], queue=queue_b, task_id=doomed)
     with pytest.raises(TaskRevokedError):
@@ -136,7 +130,7 @@ def test_mingle_with_the_python_worker_both_ways(app, custom_worker, worker_kind
     try:
         c.start().wait_ready(30)
         assert re.search(r"mingle: sync with [1-9]\d* nodes", c.log_text()), c.log_text()
-        _wait_for(lambda: f"sync with {c.node}" in a.log_text(), f"{a.node} to log 'sync with {c.node}'")
+        wait_for(lambda: f"sync with {c.node}" in a.log_text(), 5.0, f"{a.node} to log 'sync with {c.node}'")
         assert x in _revoked_on(app, c.node)
         _revoke(app, y, c.node)
         b = custom_worker(_queue("mix-b"))
@@ -162,7 +156,7 @@ def test_statedb_saved_while_running(app, custom_worker, worker_kind, tmp_path):
     first = custom_worker(queue, extra_args=args)
     doomed = str(uuid.uuid4())
     _revoke(app, doomed, first.node)
-    _wait_for(lambda: db.exists() and doomed in db.read_text(), "the state file to list the id")
+    wait_for(lambda: db.exists() and doomed in db.read_text(), 5.0, "the state file to list the id")
     first.proc.kill()
     first.stop()
     second = custom_worker(queue, extra_args=args)
